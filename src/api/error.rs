@@ -1,0 +1,82 @@
+//! The one error type of the HTTP API, and the one place that picks each error's status.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON at all.
+    #[error("{0}")]
+    MalformedJson(String),
+    /// JSON of the wrong shape: a missing field, a wrong type.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Well-formed JSON that breaks a rule: an empty text, a negative count, a bad timestamp.
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("request body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("no such resource: {0}")]
+    NotFound(String),
+    #[error("too many requests in flight; retry shortly")]
+    Overloaded,
+    /// A fault of the service; the message is logged, never sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The error body every client sees: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedJson(_) | ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Overloaded => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let code = match self {
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::InvalidRequest(_) | ApiError::Unprocessable(_) => "invalid_request",
+            ApiError::TooLarge(_) => "payload_too_large",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Overloaded => "overloaded",
+            ApiError::Internal(_) => "internal",
+        };
+        ErrorBody {
+            code,
+            message: self.to_string(),
+        }
+    }
+}
+
+impl From<crate::register::RegisterError> for ApiError {
+    fn from(e: crate::register::RegisterError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        (
+            self.status(),
+            Json(serde_json::json!({ "error": self.body() })),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,107 @@
+//! Prometheus metrics, all named `seula_…`: requests, per-stage latency, actions taken.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::domain::Action;
+use crate::pipeline::Stage;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: &'static str,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabels {
+    stage: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    stages: Family<StageLabels, Histogram>,
+    actions: Family<ActionLabels, Counter>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 µs to about 0.4 s
+    Histogram::new(exponential_buckets(1e-6, 3.0, 13))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("seula");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let stages = Family::<StageLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let actions = Family::<ActionLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "HTTP requests by endpoint and status",
+            requests.clone(),
+        );
+        registry.register_with_unit(
+            "stage_duration",
+            "Time spent per pipeline stage",
+            Unit::Seconds,
+            stages.clone(),
+        );
+        registry.register(
+            "actions",
+            "Scored comments by recommended action",
+            actions.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            stages,
+            actions,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn request(&self, endpoint: &'static str, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels { endpoint, status })
+            .inc();
+    }
+
+    /// One scored comment: its stage timings and its action.
+    pub fn scored(&self, stages: &[(Stage, Duration)], total: Duration, action: Action) {
+        for (stage, took) in stages {
+            self.stages
+                .get_or_create(&StageLabels {
+                    stage: stage.as_str(),
+                })
+                .observe(took.as_secs_f64());
+        }
+        self.stages
+            .get_or_create(&StageLabels { stage: "total" })
+            .observe(total.as_secs_f64());
+        self.actions
+            .get_or_create(&ActionLabels {
+                action: action.as_str(),
+            })
+            .inc();
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

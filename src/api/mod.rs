@@ -1,0 +1,149 @@
+//! The HTTP API: routes, handlers, wire types, errors, metrics.
+
+pub mod error;
+pub mod metrics;
+pub mod wire;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::pipeline::Pipeline;
+use crate::register::Register;
+use error::ApiError;
+use metrics::Metrics;
+use wire::{ItemError, MAX_BATCH, ScoreResponse};
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pipeline: Arc<Pipeline>,
+    pub register: Register,
+    pub metrics: Arc<Metrics>,
+    /// Scoring requests in flight; when none is free the answer is 429, not a queue.
+    pub limiter: Arc<Semaphore>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/score", post(score_comment))
+        .route("/v1/score:batch", post(score_batch))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(render_metrics))
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    bytes.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(MAX_BODY_BYTES),
+        _ => ApiError::MalformedJson(r.body_text()),
+    })
+}
+
+async fn score_one(state: &AppState, value: Value) -> Result<ScoreResponse, ApiError> {
+    let comment = wire::comment_from_value(value)?;
+    let outcome = state.pipeline.run(&comment, Some(&state.register)).await?;
+    state
+        .metrics
+        .scored(&outcome.stages, outcome.took, outcome.decision.action);
+    Ok(ScoreResponse::new(comment.id, outcome))
+}
+
+async fn score_comment(
+    State(state): State<AppState>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let _permit = state
+            .limiter
+            .try_acquire()
+            .map_err(|_| ApiError::Overloaded)?;
+        score_one(&state, wire::parse_json(&body(bytes)?)?).await
+    }
+    .await;
+    respond(&state, "score", result)
+}
+
+async fn score_batch(
+    State(state): State<AppState>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let _permit = state
+            .limiter
+            .try_acquire()
+            .map_err(|_| ApiError::Overloaded)?;
+        let mut value = wire::parse_json(&body(bytes)?)?;
+        let Some(Value::Array(items)) = value.get_mut("items").map(Value::take) else {
+            return Err(ApiError::InvalidRequest(
+                "items: must be an array of score requests".into(),
+            ));
+        };
+        if items.len() > MAX_BATCH {
+            return Err(ApiError::Unprocessable(format!(
+                "items: at most {MAX_BATCH} per batch (got {})",
+                items.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let id = wire::id_of(&item);
+            out.push(match score_one(&state, item).await {
+                Ok(response) => {
+                    serde_json::to_value(response).map_err(|e| ApiError::Internal(e.to_string()))?
+                }
+                Err(e @ ApiError::Internal(_)) => return Err(e),
+                Err(e) => serde_json::to_value(ItemError::new(id, &e))
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+            });
+        }
+        Ok(serde_json::json!({ "items": out }))
+    }
+    .await;
+    respond(&state, "score_batch", result)
+}
+
+fn respond<T: serde::Serialize>(
+    state: &AppState,
+    endpoint: &'static str,
+    result: Result<T, ApiError>,
+) -> Response {
+    let response = match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => e.into_response(),
+    };
+    state.metrics.request(endpoint, response.status().as_u16());
+    response
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.register.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "register not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "register unavailable").into_response()
+        }
+    }
+}
+
+async fn render_metrics(State(state): State<AppState>) -> Response {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    (
+        [(header::CONTENT_TYPE, content_type)],
+        state.metrics.render(),
+    )
+        .into_response()
+}

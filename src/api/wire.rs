@@ -1,0 +1,323 @@
+//! The wire shapes of `/v1/score` (CONTRACT.md), their validation, and their conversion to domain types.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::api::error::{ApiError, ErrorBody};
+use crate::domain::{Action, Author, Comment, Language, Priority, Reason, Route, Span, Thread};
+use crate::pipeline::Outcome;
+use crate::scoring::{Scores, Sentiment};
+use crate::signals::{Category, Severity};
+
+pub const MAX_TEXT_CHARS: usize = 20_000;
+pub const MAX_ID_CHARS: usize = 256;
+pub const MAX_BATCH: usize = 256;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScoreRequest {
+    pub id: String,
+    pub text: String,
+    pub channel: Option<String>,
+    pub language: Option<String>,
+    pub created_at: Option<String>,
+    pub thread: Option<ThreadIn>,
+    pub author: Option<AuthorIn>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ThreadIn {
+    pub id: Option<String>,
+    pub parent_text: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthorIn {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub handle: Option<String>,
+    pub account_age_days: Option<i64>,
+    pub created_at: Option<String>,
+    pub has_photo: Option<bool>,
+    pub followers: Option<i64>,
+    pub following: Option<i64>,
+    pub posts: Option<i64>,
+    pub bio: Option<String>,
+}
+
+/// Parses raw bytes as JSON, telling malformed JSON from JSON of the wrong shape.
+pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::MalformedJson(format!("body is not valid JSON: {e}")))
+}
+
+/// One score request from a JSON value: shape errors are 400, rule errors 422.
+pub fn comment_from_value(value: Value) -> Result<Comment, ApiError> {
+    let request: ScoreRequest = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ApiError::InvalidRequest(if path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        })
+    })?;
+    request.validate().map_err(ApiError::Unprocessable)
+}
+
+/// The `id` of a request that failed, when it has a usable one, so a batch can say which item failed.
+pub fn id_of(value: &Value) -> Value {
+    value
+        .get("id")
+        .filter(|v| v.is_string())
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn timestamp(path: &str, s: &Option<String>) -> Result<Option<DateTime<Utc>>, String> {
+    s.as_deref()
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    format!(
+                        "{path}: {s:?} is not an RFC 3339 timestamp (e.g. 2026-11-22T10:00:00Z)"
+                    )
+                })
+        })
+        .transpose()
+}
+
+fn count(path: &str, n: Option<i64>) -> Result<Option<u64>, String> {
+    n.map(|n| u64::try_from(n).map_err(|_| format!("{path}: must not be negative (got {n})")))
+        .transpose()
+}
+
+impl ScoreRequest {
+    pub fn validate(self) -> Result<Comment, String> {
+        let id_len = self.id.trim().chars().count();
+        if id_len == 0 {
+            return Err("id: must not be empty".into());
+        }
+        if id_len > MAX_ID_CHARS {
+            return Err(format!(
+                "id: must be at most {MAX_ID_CHARS} characters (got {id_len})"
+            ));
+        }
+        let text_len = self.text.trim().chars().count();
+        if text_len == 0 {
+            return Err("text: must not be empty".into());
+        }
+        if text_len > MAX_TEXT_CHARS {
+            return Err(format!(
+                "text: must be at most {MAX_TEXT_CHARS} characters (got {text_len})"
+            ));
+        }
+        let language = self
+            .language
+            .as_deref()
+            .map(|l| {
+                Language::parse(l).ok_or(format!("language: {l:?} is not one of fi, en, sv, und"))
+            })
+            .transpose()?;
+        let created_at = timestamp("created_at", &self.created_at)?;
+        let author = self
+            .author
+            .map(|a| -> Result<Author, String> {
+                let age = count("author.account_age_days", a.account_age_days)?;
+                Ok(Author {
+                    account_age_days: age
+                        .map(|d| {
+                            u32::try_from(d)
+                                .map_err(|_| format!("author.account_age_days: {d} is too large"))
+                        })
+                        .transpose()?,
+                    created_at: timestamp("author.created_at", &a.created_at)?,
+                    followers: count("author.followers", a.followers)?,
+                    following: count("author.following", a.following)?,
+                    posts: count("author.posts", a.posts)?,
+                    id: a.id,
+                    name: a.name,
+                    handle: a.handle,
+                    has_photo: a.has_photo,
+                    bio: a.bio,
+                })
+            })
+            .transpose()?;
+        Ok(Comment {
+            id: self.id,
+            text: self.text,
+            channel: self.channel,
+            language,
+            created_at,
+            thread: self.thread.map(|t| Thread {
+                id: t.id,
+                parent_text: t.parent_text,
+            }),
+            author,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoreResponse {
+    pub id: String,
+    pub action: Action,
+    pub priority: Priority,
+    pub route: Option<Route>,
+    pub language: Language,
+    pub sentiment: Sentiment,
+    pub scores: Scores,
+    pub signals: SignalsOut,
+    pub reasons: Vec<Reason>,
+    pub case_id: Option<i64>,
+    pub policy: PolicyRef,
+    pub model_version: String,
+    pub took_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyRef {
+    pub name: String,
+    pub version: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepetitionOut {
+    pub same_author: u32,
+    pub other_authors: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfanityOut {
+    pub severity: Severity,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CueOut {
+    pub category: Category,
+    pub span: Span,
+}
+
+/// The contract's `signals`, plus the profanity and urgency spans behind the scores.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignalsOut {
+    pub shouting: f32,
+    pub elongation: f32,
+    pub exclamations: u32,
+    pub questions: u32,
+    pub repetition: RepetitionOut,
+    pub account_age_days: Option<u32>,
+    pub has_photo: Option<bool>,
+    pub few_connections: Option<bool>,
+    pub few_posts: Option<bool>,
+    pub empty_bio: Option<bool>,
+    pub name_suspicious: Option<f32>,
+    pub writing_quality: f32,
+    pub answers_with_question: bool,
+    pub links: u32,
+    pub profanity: Vec<ProfanityOut>,
+    pub urgency_cues: Vec<CueOut>,
+}
+
+/// Three decimals are plenty for a probability and keep responses readable.
+fn round(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
+
+impl ScoreResponse {
+    pub fn new(id: String, o: Outcome) -> Self {
+        let s = &o.signals;
+        let sc = o.assessment.scores;
+        Self {
+            id,
+            action: o.decision.action,
+            priority: o.decision.priority,
+            route: o.decision.route,
+            language: s.language,
+            sentiment: Sentiment {
+                label: o.assessment.sentiment.label,
+                score: round(o.assessment.sentiment.score),
+            },
+            scores: Scores {
+                toxicity: round(sc.toxicity),
+                severe_toxicity: round(sc.severe_toxicity),
+                insult: round(sc.insult),
+                threat: round(sc.threat),
+                identity_attack: round(sc.identity_attack),
+                profanity: round(sc.profanity),
+                spam: round(sc.spam),
+                urgency: round(sc.urgency),
+                troll: round(sc.troll),
+            },
+            signals: SignalsOut {
+                shouting: round(s.style.shouting),
+                elongation: s.style.elongation,
+                exclamations: s.style.exclamations,
+                questions: s.style.questions,
+                repetition: RepetitionOut {
+                    same_author: s.repetition.same_author,
+                    other_authors: s.repetition.other_authors,
+                },
+                account_age_days: s.account.age_days,
+                has_photo: s.account.has_photo,
+                few_connections: s.account.few_connections,
+                few_posts: s.account.few_posts,
+                empty_bio: s.account.empty_bio,
+                name_suspicious: s.account.name_suspicious.map(round),
+                writing_quality: round(s.writing.quality),
+                answers_with_question: s.writing.answers_with_question,
+                links: s.writing.links,
+                profanity: s
+                    .profanity
+                    .iter()
+                    .map(|h| ProfanityOut {
+                        severity: h.severity,
+                        span: h.span,
+                    })
+                    .collect(),
+                urgency_cues: s
+                    .urgency
+                    .iter()
+                    .map(|c| CueOut {
+                        category: c.category,
+                        span: c.span,
+                    })
+                    .collect(),
+            },
+            reasons: o
+                .decision
+                .reasons
+                .into_iter()
+                .map(|r| Reason {
+                    weight: round(r.weight),
+                    ..r
+                })
+                .collect(),
+            case_id: o.case_id,
+            policy: PolicyRef {
+                name: o.policy_name,
+                version: o.policy_version,
+            },
+            model_version: o.model_version,
+            took_ms: (o.took.as_secs_f64() * 1e6).round() / 1e3,
+        }
+    }
+}
+
+/// A line or batch item that could not be scored.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemError {
+    pub id: Value,
+    pub error: ErrorBody,
+}
+
+impl ItemError {
+    pub fn new(id: Value, error: &ApiError) -> Self {
+        Self {
+            id,
+            error: error.body(),
+        }
+    }
+}

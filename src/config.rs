@@ -1,0 +1,105 @@
+//! One typed configuration, from the command line and `SEULA_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::signals::repetition;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "seula",
+    version,
+    about = "Moderation and troll triage for social customer service"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service.
+    Serve(ServeConfig),
+    /// Score JSON Lines requests from a file or stdin, one response line per input line.
+    Score(ScoreConfig),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "SEULA_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub register: RegisterConfig,
+    #[command(flatten)]
+    pub pipeline: PipelineConfig,
+    /// Scoring requests handled at once; more are answered 429.
+    #[arg(long, env = "SEULA_MAX_IN_FLIGHT", default_value_t = 512)]
+    pub max_in_flight: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScoreConfig {
+    /// JSON Lines of score requests; stdin when absent.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Where to write the JSON Lines responses; stdout when absent.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Record the cases in the register (nothing is written without it).
+    #[arg(long)]
+    pub record: bool,
+    #[command(flatten)]
+    pub register: RegisterConfig,
+    #[command(flatten)]
+    pub pipeline: PipelineConfig,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RegisterConfig {
+    /// The register: `sqlite://PATH`, or a plain file path.
+    #[arg(
+        long = "database-url",
+        env = "SEULA_DATABASE_URL",
+        default_value = "sqlite://seula.db"
+    )]
+    pub database_url: String,
+}
+
+impl RegisterConfig {
+    /// The URL sqlx understands: a plain path becomes `sqlite://PATH`.
+    pub fn url(&self) -> String {
+        if self.database_url.contains(':') {
+            self.database_url.clone()
+        } else {
+            format!("sqlite://{}", self.database_url)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PipelineConfig {
+    /// A policy file (TOML, the shape of src/policy/default.toml) instead of the shipped default.
+    #[arg(long, env = "SEULA_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// How far back repetition looks, in hours.
+    #[arg(long, env = "SEULA_REPETITION_WINDOW_HOURS", default_value_t = 24)]
+    pub repetition_window_hours: u64,
+    /// Authors whose recent texts are remembered for repetition (least recently seen forgotten first).
+    #[arg(long, env = "SEULA_REPETITION_AUTHORS", default_value_t = 50_000)]
+    pub repetition_authors: usize,
+}
+
+impl PipelineConfig {
+    pub fn repetition(&self) -> repetition::Config {
+        repetition::Config {
+            window: Duration::from_secs(self.repetition_window_hours * 3600),
+            max_authors: self.repetition_authors,
+            max_buckets: self.repetition_authors * 2,
+            ..repetition::Config::default()
+        }
+    }
+}

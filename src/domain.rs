@@ -1,0 +1,202 @@
+//! Domain types shared by every stage: the comment coming in, the decision going out.
+//!
+//! These are plain data with no I/O; the wire shapes in `api::wire` convert to and from them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A validated comment, ready for the pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub id: String,
+    pub text: String,
+    pub channel: Option<String>,
+    pub language: Option<Language>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub thread: Option<Thread>,
+    pub author: Option<Author>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Thread {
+    pub id: Option<String>,
+    pub parent_text: Option<String>,
+}
+
+/// What the client knows of the author. Every field is optional: unknown is never held against anyone.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Author {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub handle: Option<String>,
+    pub account_age_days: Option<u32>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub has_photo: Option<bool>,
+    pub followers: Option<u64>,
+    pub following: Option<u64>,
+    pub posts: Option<u64>,
+    pub bio: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Fi,
+    En,
+    Sv,
+    Und,
+}
+
+impl Language {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fi => "fi",
+            Self::En => "en",
+            Self::Sv => "sv",
+            Self::Und => "und",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code.to_ascii_lowercase().as_str() {
+            "fi" | "fin" => Some(Self::Fi),
+            "en" | "eng" => Some(Self::En),
+            "sv" | "swe" => Some(Self::Sv),
+            "und" => Some(Self::Und),
+            _ => None,
+        }
+    }
+}
+
+/// A half-open `[start, end)` range in Unicode scalar values of the original text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "[usize; 2]", into = "[usize; 2]")]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+}
+
+impl From<[usize; 2]> for Span {
+    fn from([start, end]: [usize; 2]) -> Self {
+        Self { start, end }
+    }
+}
+
+impl From<Span> for [usize; 2] {
+    fn from(s: Span) -> Self {
+        [s.start, s.end]
+    }
+}
+
+/// The recommended action, weakest first, so `Ord` ranks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Allow,
+    Prioritize,
+    Review,
+    Hide,
+    Delete,
+    BlockAuthor,
+}
+
+impl Action {
+    pub const ALL: [Action; 6] = [
+        Action::Allow,
+        Action::Prioritize,
+        Action::Review,
+        Action::Hide,
+        Action::Delete,
+        Action::BlockAuthor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Prioritize => "prioritize",
+            Action::Review => "review",
+            Action::Hide => "hide",
+            Action::Delete => "delete",
+            Action::BlockAuthor => "block_author",
+        }
+    }
+
+    /// Hidden, deleted or blocked: the comment was taken off the public page.
+    pub fn removes(self) -> bool {
+        self >= Action::Hide
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    CustomerService,
+    Communications,
+    Legal,
+    Security,
+    Sales,
+}
+
+impl Route {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::CustomerService => "customer_service",
+            Route::Communications => "communications",
+            Route::Legal => "legal",
+            Route::Security => "security",
+            Route::Sales => "sales",
+        }
+    }
+}
+
+/// One explanation of the decision: a stable code, a human message, where in the text, how much it weighed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub span: Option<Span>,
+    pub weight: f32,
+}
+
+impl Reason {
+    pub fn new(code: &str, message: impl Into<String>, weight: f32) -> Self {
+        Self {
+            code: code.to_string(),
+            message: message.into(),
+            span: None,
+            weight,
+        }
+    }
+
+    pub fn at(mut self, span: Span) -> Self {
+        self.span = Some(span);
+        self
+    }
+}

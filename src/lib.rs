@@ -1,0 +1,143 @@
+//! Seula: moderation and troll triage for social customer service, in Finnish and English.
+//!
+//! The crate follows the data, one module per stage:
+//!
+//! - [`api`]: HTTP wire types and handlers; [`config`]: the typed configuration.
+//! - [`normalize`]: raw text to folded tokens with spans back into the original.
+//! - [`signals`]: explainable facts (profanity, style, repetition, account, writing, urgency).
+//! - [`scoring`]: the [`scoring::Scorer`] seam turning signals into calibrated scores.
+//! - [`policy`]: thresholds as data; `decide` picks action, priority, route and reasons.
+//! - [`register`]: the only module with SQL; cases, authors, audit.
+//! - [`pipeline`]: the stages in order, shared by the server and `seula score`.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod normalize;
+pub mod pipeline;
+pub mod policy;
+pub mod register;
+pub mod scoring;
+pub mod signals;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use api::error::ApiError;
+use api::wire::{self, ItemError, ScoreResponse};
+use config::{PipelineConfig, ScoreConfig, ServeConfig};
+use pipeline::Pipeline;
+use policy::Policies;
+use register::Register;
+
+/// The pipeline the configuration asks for: the shipped lexicons and scorer, the configured policy.
+pub fn build_pipeline(config: &PipelineConfig) -> anyhow::Result<Pipeline> {
+    let policies = match &config.policy {
+        Some(path) => {
+            let source = std::fs::read_to_string(path)
+                .with_context(|| format!("reading policy {}", path.display()))?;
+            Policies::from_toml(&source)
+                .map_err(|e| anyhow::anyhow!("policy {}: {e}", path.display()))?
+        }
+        None => Policies::shipped().map_err(|e| anyhow::anyhow!("shipped policy: {e}"))?,
+    };
+    Pipeline::new(policies, config.repetition()).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Everything the server needs, ready to route.
+pub async fn app_state(config: &ServeConfig) -> anyhow::Result<api::AppState> {
+    let pipeline = build_pipeline(&config.pipeline)?;
+    let register = Register::connect(&config.register.url()).await?;
+    Ok(api::AppState {
+        pipeline: Arc::new(pipeline),
+        register,
+        metrics: Arc::new(api::metrics::Metrics::default()),
+        limiter: Arc::new(Semaphore::new(config.max_in_flight)),
+    })
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: api::AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        repetition_bound_mib = state.pipeline.repetition_bound_bytes() as f64 / (1 << 20) as f64,
+        "seula listening"
+    );
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// `seula score`: JSON Lines in, JSON Lines out, one line for each, in order.
+pub async fn score_lines(config: &ScoreConfig) -> anyhow::Result<()> {
+    let pipeline = build_pipeline(&config.pipeline)?;
+    let register = match config.record {
+        true => Some(Register::connect(&config.register.url()).await?),
+        false => None,
+    };
+    let input: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match &config.input {
+        Some(path) => Box::new(
+            tokio::fs::File::open(path)
+                .await
+                .with_context(|| format!("opening {}", path.display()))?,
+        ),
+        None => Box::new(tokio::io::stdin()),
+    };
+    let mut output: Box<dyn AsyncWrite + Unpin + Send> = match &config.output {
+        Some(path) => Box::new(
+            tokio::fs::File::create(path)
+                .await
+                .with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => Box::new(tokio::io::stdout()),
+    };
+    let mut lines = BufReader::new(input).lines();
+    while let Some(line) = lines.next_line().await? {
+        let mut json = score_line(&pipeline, register.as_ref(), &line).await?;
+        json.push('\n');
+        output.write_all(json.as_bytes()).await?;
+    }
+    output.flush().await?;
+    Ok(())
+}
+
+/// One line's answer: a response, or the line's error. Only a register fault stops the run.
+async fn score_line(
+    pipeline: &Pipeline,
+    register: Option<&Register>,
+    line: &str,
+) -> anyhow::Result<String> {
+    let parsed = if line.trim().is_empty() {
+        Err(ApiError::MalformedJson("empty line".into()))
+    } else {
+        wire::parse_json(line.as_bytes())
+    };
+    let value = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(serde_json::to_string(&ItemError::new(
+                serde_json::Value::Null,
+                &e,
+            ))?);
+        }
+    };
+    let id = wire::id_of(&value);
+    match wire::comment_from_value(value) {
+        Ok(comment) => {
+            let outcome = pipeline.run(&comment, register).await?;
+            Ok(serde_json::to_string(&ScoreResponse::new(
+                comment.id, outcome,
+            ))?)
+        }
+        Err(e) => Ok(serde_json::to_string(&ItemError::new(id, &e))?),
+    }
+}

@@ -1,0 +1,391 @@
+//! Raw comment text -> [`NormalizedText`]: folded word tokens that keep their spans in the original.
+//!
+//! Folding, in order: URLs and @mentions are masked; each character cluster (a base and its
+//! combining marks) goes through NFKC and lowercasing; letters outside the Latin blocks that look
+//! Latin (Cyrillic `а`, Greek `ο`) become their Latin skeleton; inside tokens that mix letters and
+//! digits, leetspeak digits and `$ @` become letters; runs of three or more identical letters
+//! shrink to two; single letters spaced out (`v i t t u`, `p.a.s.k.a`) join into one token; `*`
+//! and `#` inside a word stay as one-letter wildcards (`p*ska`). Never fails.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+use crate::domain::Span;
+
+/// The character that stands for one unknown letter inside a token (`p*ska`).
+pub const WILDCARD: char = '*';
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    /// Folded text: lowercase, look-alikes and leetspeak folded, elongation shrunk.
+    pub text: String,
+    /// Where the token stands in the original text.
+    pub span: Span,
+    pub is_number: bool,
+    /// A run of three or more identical letters was shrunk.
+    pub elongated: bool,
+    /// Leetspeak, look-alikes, wildcards or spaced-out letters were folded.
+    pub obfuscated: bool,
+}
+
+impl Token {
+    pub fn has_wildcard(&self) -> bool {
+        self.text.contains(WILDCARD)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NormalizedText {
+    pub tokens: Vec<Token>,
+    pub urls: Vec<Span>,
+    pub mentions: Vec<Span>,
+}
+
+impl NormalizedText {
+    pub fn words(&self) -> impl Iterator<Item = &Token> {
+        self.tokens.iter().filter(|t| !t.is_number)
+    }
+}
+
+static URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:https?://|www\.)[^\s<>]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|fi|net|org|io|info|biz|xyz)(?:/[^\s<>]*)?")
+        .expect("URL pattern")
+});
+static MENTION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|[^\w@])(@[\w.]+)").expect("mention pattern"));
+
+/// Symbols that can stand for letters inside a token.
+const LEET_SYMBOLS: &[char] = &['$', '@', '*', '#', '!', '|'];
+
+pub fn normalize(original: &str) -> NormalizedText {
+    let chars: Vec<char> = original.chars().collect();
+    let byte_to_char = ByteToChar::new(original);
+    let mut masked = vec![false; chars.len()];
+    let mut mask = |re: &Regex, group: usize| -> Vec<Span> {
+        re.captures_iter(original)
+            .filter_map(|c| c.get(group))
+            .map(|m| {
+                let span = Span::new(byte_to_char.at(m.start()), byte_to_char.at(m.end()));
+                masked[span.start..span.end]
+                    .iter_mut()
+                    .for_each(|b| *b = true);
+                span
+            })
+            .collect()
+    };
+    let urls = mask(&URL, 0);
+    let mentions = mask(&MENTION, 1);
+
+    let folded = fold_chars(&chars, &masked);
+    let raw = split_tokens(&folded);
+    let tokens = join_spaced_letters(raw.into_iter().filter_map(finish_token).collect(), &chars);
+    NormalizedText {
+        tokens,
+        urls,
+        mentions,
+    }
+}
+
+/// A folded character and the original character range it came from.
+#[derive(Debug, Clone, Copy)]
+struct Folded {
+    c: char,
+    from: usize,
+    to: usize,
+    changed: bool,
+}
+
+fn fold_chars(chars: &[char], masked: &[bool]) -> Vec<Folded> {
+    let mut out = Vec::with_capacity(chars.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let mut end = i + 1;
+        while end < chars.len() && is_combining_mark(chars[end]) {
+            end += 1;
+        }
+        if masked[i] {
+            out.push(Folded {
+                c: ' ',
+                from: i,
+                to: end,
+                changed: false,
+            });
+        } else if end == i + 1 && chars[i].is_ascii() {
+            let c = chars[i].to_ascii_lowercase();
+            out.push(Folded {
+                c,
+                from: i,
+                to: end,
+                changed: false,
+            });
+        } else {
+            let cluster: String = chars[i..end].iter().collect();
+            for c in cluster.nfkc().flat_map(char::to_lowercase) {
+                let latin = fold_lookalike(c);
+                out.push(Folded {
+                    c: latin,
+                    from: i,
+                    to: end,
+                    changed: latin != c,
+                });
+            }
+        }
+        i = end;
+    }
+    out
+}
+
+/// Letters from outside the Latin blocks that are confusable with a Latin letter become that letter.
+fn fold_lookalike(c: char) -> char {
+    if (c as u32) < 0x250 || !c.is_alphabetic() {
+        return c;
+    }
+    let mut buf = [0; 4];
+    let mut skeleton = unicode_security::confusable_detection::skeleton(c.encode_utf8(&mut buf));
+    match (skeleton.next(), skeleton.next()) {
+        (Some(s), None) if s.is_ascii_alphabetic() => s.to_ascii_lowercase(),
+        _ => c,
+    }
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '\'' || c == '’' || LEET_SYMBOLS.contains(&c)
+}
+
+fn split_tokens(folded: &[Folded]) -> Vec<&[Folded]> {
+    folded
+        .split(|f| !is_token_char(f.c))
+        .filter(|run| !run.is_empty())
+        .collect()
+}
+
+/// Trims symbols off the ends, folds leetspeak and elongation; `None` when nothing word-like is left.
+fn finish_token(run: &[Folded]) -> Option<Token> {
+    let edge = |f: &Folded| matches!(f.c, '\'' | '’' | '*' | '#' | '!' | '|');
+    let start = run.iter().position(|f| !edge(f))?;
+    let end = run.iter().rposition(|f| !edge(f))? + 1;
+    let run = &run[start..end];
+    let letters = run.iter().filter(|f| f.c.is_alphabetic()).count();
+    let digits = run.iter().filter(|f| f.c.is_ascii_digit()).count();
+    if letters == 0 {
+        return (digits > 0).then(|| Token {
+            text: run.iter().map(|f| f.c).collect(),
+            span: Span::new(run[0].from, run[run.len() - 1].to),
+            is_number: true,
+            elongated: false,
+            obfuscated: false,
+        });
+    }
+    let fold_digits = digits > 0 && !digits_are_one_edge_block(run);
+    let mut obfuscated = run.iter().any(|f| f.changed);
+    let mut text = String::with_capacity(run.len());
+    let (mut last, mut run_len, mut elongated) = ('\0', 0, false);
+    for f in run {
+        let c = match f.c {
+            '$' => 's',
+            '@' => 'a',
+            '#' | '*' | '!' | '|' => WILDCARD,
+            '’' => '\'',
+            d if fold_digits && d.is_ascii_digit() => leet_digit(d),
+            c => c,
+        };
+        obfuscated |= c != f.c && f.c != '’';
+        run_len = if c == last { run_len + 1 } else { 1 };
+        last = c;
+        if run_len >= 3 && c.is_alphabetic() {
+            elongated = true;
+            continue;
+        }
+        text.push(c);
+    }
+    Some(Token {
+        text,
+        span: Span::new(run[0].from, run[run.len() - 1].to),
+        is_number: false,
+        elongated,
+        obfuscated,
+    })
+}
+
+/// `10min`, `covid19`: digits only at one end are a number next to a word, not leetspeak.
+fn digits_are_one_edge_block(run: &[Folded]) -> bool {
+    let is_digit: Vec<bool> = run.iter().map(|f| f.c.is_ascii_digit()).collect();
+    let first = is_digit.iter().position(|&d| d).unwrap_or(0);
+    let last = is_digit.iter().rposition(|&d| d).unwrap_or(0);
+    let contiguous = is_digit[first..=last].iter().all(|&d| d);
+    contiguous && (first == 0 || last == run.len() - 1)
+}
+
+fn leet_digit(d: char) -> char {
+    match d {
+        '0' => 'o',
+        '1' => 'i',
+        '3' => 'e',
+        '4' => 'a',
+        '5' => 's',
+        '7' => 't',
+        '8' => 'b',
+        _ => WILDCARD,
+    }
+}
+
+/// Joins three or more one-letter tokens separated by single separators: `v i t t u`, `p.a.s.k.a`.
+fn join_spaced_letters(tokens: Vec<Token>, original: &[char]) -> Vec<Token> {
+    let single = |t: &Token| !t.is_number && t.text.chars().count() == 1;
+    let close = |a: &Token, b: &Token| {
+        let gap = &original[a.span.end..b.span.start];
+        (1..=2).contains(&gap.len())
+            && gap
+                .iter()
+                .all(|c| matches!(c, ' ' | '.' | '-' | '_' | '/' | '+'))
+    };
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let mut j = i + 1;
+        while single(&tokens[i])
+            && j < tokens.len()
+            && single(&tokens[j])
+            && close(&tokens[j - 1], &tokens[j])
+        {
+            j += 1;
+        }
+        if j - i >= 3 {
+            out.push(Token {
+                text: tokens[i..j].iter().map(|t| t.text.as_str()).collect(),
+                span: Span::new(tokens[i].span.start, tokens[j - 1].span.end),
+                is_number: false,
+                elongated: false,
+                obfuscated: true,
+            });
+            i = j;
+        } else {
+            out.push(tokens[i].clone());
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Maps byte offsets of a `&str` to char offsets.
+struct ByteToChar(Vec<usize>);
+
+impl ByteToChar {
+    fn new(s: &str) -> Self {
+        let mut map = vec![0; s.len() + 1];
+        let mut n = 0;
+        for (b, c) in s.char_indices() {
+            map[b..b + c.len_utf8()].iter_mut().for_each(|m| *m = n);
+            n += 1;
+        }
+        map[s.len()] = n;
+        Self(map)
+    }
+
+    fn at(&self, byte: usize) -> usize {
+        self.0[byte]
+    }
+}
+
+/// The original text of a span, for messages.
+pub fn slice(original: &str, span: Span) -> String {
+    original
+        .chars()
+        .skip(span.start)
+        .take(span.end - span.start)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<String> {
+        normalize(s).tokens.into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn folds_case_leet_lookalikes_and_elongation() {
+        let cases: &[(&str, &[&str])] = &[
+            ("MIKSI TÄÄ EI TOIMI", &["miksi", "tää", "ei", "toimi"]),
+            ("v1ttu sh1t $hit h3ll0", &["vittu", "shit", "shit", "hello"]),
+            ("vіttu раska", &["vittu", "paska"]),
+            ("paskaaaa HUUUUUTAAA", &["paskaa", "huutaa"]),
+            ("p*ska f*cking f**k", &["p*ska", "f*cking", "f**k"]),
+            ("p.a.s.k.a ja v i t t u", &["paska", "ja", "vittu"]),
+            ("Ｆｕｌｌｗｉｄｔｈ", &["fullwidth"]),
+            (
+                "juna lähtee 10min päästä, covid19",
+                &["juna", "lähtee", "10min", "päästä", "covid19"],
+            ),
+            ("don’t", &["don't"]),
+            ("112 ja 2026", &["112", "ja", "2026"]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(texts(input), *want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn spans_point_into_the_original() {
+        let original = "Äh, vіttu https://x.fi/paska @paskajuttu p.a.s.k.a!";
+        let n = normalize(original);
+        let words: Vec<(String, String)> = n
+            .tokens
+            .iter()
+            .map(|t| (t.text.clone(), slice(original, t.span)))
+            .collect();
+        assert_eq!(
+            words,
+            vec![
+                ("äh".to_string(), "Äh".to_string()),
+                ("vittu".to_string(), "vіttu".to_string()),
+                ("paska".to_string(), "p.a.s.k.a".to_string()),
+            ]
+        );
+        assert_eq!(slice(original, n.urls[0]), "https://x.fi/paska");
+        assert_eq!(slice(original, n.mentions[0]), "@paskajuttu");
+    }
+
+    #[test]
+    fn combining_marks_fold_with_their_base() {
+        let n = normalize("ta\u{0308}ma\u{0308}");
+        assert_eq!(n.tokens[0].text, "tämä");
+        assert_eq!(n.tokens[0].span, Span::new(0, 6));
+    }
+
+    #[test]
+    fn marks_obfuscation_and_elongation() {
+        let n = normalize("v1ttu noooo hyvä");
+        let flags: Vec<(bool, bool)> = n
+            .tokens
+            .iter()
+            .map(|t| (t.obfuscated, t.elongated))
+            .collect();
+        assert_eq!(flags, vec![(true, false), (false, true), (false, false)]);
+    }
+
+    #[test]
+    fn never_fails_on_odd_input() {
+        for s in [
+            "",
+            "   ",
+            "!!!???",
+            "\u{0308}\u{0308}",
+            "@",
+            "http://",
+            "ｱｲｳ",
+            "🙂🙂",
+            "a\u{0}b",
+        ] {
+            let n = normalize(s);
+            assert!(
+                n.tokens.iter().all(|t| t.span.end <= s.chars().count()),
+                "{s:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The whole scoring path for one comment: normalize → signals → scores → policy → register.
+//!
+//! The server and `seula score` both call [`Pipeline::run`], so they cannot disagree. Everything up
+//! to the policy is CPU-only and takes microseconds; the register is the only I/O.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::Comment;
+use crate::normalize::normalize;
+use crate::policy::{self, AuthorHistory, Decision, Policies};
+use crate::register::{self, NewCase, Register, RegisterError};
+use crate::scoring::{Assessment, Scorer, rules::RuleScorer};
+use crate::signals::{self, Lexicons, Signals, repetition};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Normalize,
+    Signals,
+    Scoring,
+    Policy,
+    Register,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Normalize => "normalize",
+            Stage::Signals => "signals",
+            Stage::Scoring => "scoring",
+            Stage::Policy => "policy",
+            Stage::Register => "register",
+        }
+    }
+}
+
+/// What the pipeline concluded about one comment.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub signals: Signals,
+    pub assessment: Assessment,
+    pub decision: Decision,
+    pub policy_name: String,
+    pub policy_version: u32,
+    pub model_version: String,
+    pub case_id: Option<i64>,
+    pub stages: Vec<(Stage, Duration)>,
+    pub took: Duration,
+}
+
+pub struct Pipeline {
+    lexicons: Lexicons,
+    scorer: Box<dyn Scorer>,
+    policies: Policies,
+    repetition: repetition::Memory,
+}
+
+impl Pipeline {
+    pub fn new(policies: Policies, repetition: repetition::Config) -> Result<Self, String> {
+        Ok(Self {
+            lexicons: Lexicons::shipped()?,
+            scorer: Box::new(RuleScorer),
+            policies,
+            repetition: repetition::Memory::new(repetition),
+        })
+    }
+
+    /// The shipped lexicons, scorer and default policy with default repetition memory.
+    pub fn shipped() -> Result<Self, String> {
+        Self::new(Policies::shipped()?, repetition::Config::default())
+    }
+
+    pub fn repetition_bound_bytes(&self) -> usize {
+        self.repetition.bound_bytes()
+    }
+
+    /// Scores and decides; records the case when `register` is given and the decision calls for it.
+    pub async fn run(
+        &self,
+        comment: &Comment,
+        register: Option<&Register>,
+    ) -> Result<Outcome, RegisterError> {
+        let start = Instant::now();
+        let history = match (
+            register,
+            comment.author.as_ref().and_then(|a| a.id.as_deref()),
+        ) {
+            (Some(r), Some(author)) => r.author_history(author).await?,
+            _ => AuthorHistory::default(),
+        };
+        let mut outcome = self.decide(comment, history, Utc::now());
+        if let Some(register) = register
+            .filter(|_| register::is_recorded(outcome.decision.action, outcome.decision.priority))
+        {
+            let t = Instant::now();
+            outcome.case_id = Some(register.record(&new_case(comment, &outcome)).await?);
+            outcome.stages.push((Stage::Register, t.elapsed()));
+        }
+        outcome.took = start.elapsed();
+        Ok(outcome)
+    }
+
+    /// Every stage but the register: CPU only. `now` stands in for a missing `created_at`.
+    pub fn decide(&self, comment: &Comment, history: AuthorHistory, now: DateTime<Utc>) -> Outcome {
+        let start = Instant::now();
+        let mut stages = Vec::with_capacity(5);
+        let mut lap = |stage: Stage, since: &mut Instant| {
+            stages.push((stage, since.elapsed()));
+            *since = Instant::now();
+        };
+        let mut t = Instant::now();
+        let text = normalize(&comment.text);
+        lap(Stage::Normalize, &mut t);
+
+        let at = comment.created_at.unwrap_or(now);
+        let mut signals = signals::extract(&self.lexicons, comment, &text, at);
+        let author = comment.author.as_ref().and_then(|a| a.id.as_deref());
+        signals.repetition =
+            self.repetition
+                .observe(&comment.id, author, repetition::fingerprint(&text), at);
+        lap(Stage::Signals, &mut t);
+
+        let assessment = self.scorer.score(&text, &signals);
+        lap(Stage::Scoring, &mut t);
+
+        let policy = self.policies.for_channel(comment.channel.as_deref());
+        let decision = policy::decide(
+            policy,
+            &assessment.scores,
+            &signals,
+            history,
+            signals::explain(&signals),
+        );
+        lap(Stage::Policy, &mut t);
+
+        Outcome {
+            signals,
+            assessment,
+            decision,
+            policy_name: policy.name.clone(),
+            policy_version: policy.version,
+            model_version: self.scorer.version().to_string(),
+            case_id: None,
+            stages,
+            took: start.elapsed(),
+        }
+    }
+}
+
+fn new_case<'a>(comment: &'a Comment, outcome: &'a Outcome) -> NewCase<'a> {
+    NewCase {
+        comment_id: &comment.id,
+        channel: comment.channel.as_deref(),
+        thread_id: comment.thread.as_ref().and_then(|t| t.id.as_deref()),
+        author_id: comment.author.as_ref().and_then(|a| a.id.as_deref()),
+        text: &comment.text,
+        action: outcome.decision.action,
+        priority: outcome.decision.priority,
+        route: outcome.decision.route,
+        scores: &outcome.assessment.scores,
+        sentiment: &outcome.assessment.sentiment,
+        signals: &outcome.signals,
+        reasons: &outcome.decision.reasons,
+        policy_name: &outcome.policy_name,
+        policy_version: outcome.policy_version,
+        model_version: &outcome.model_version,
+        created_at: comment.created_at.unwrap_or_else(Utc::now),
+    }
+}

@@ -1,0 +1,285 @@
+//! Policy: thresholds as versioned data, and `decide`, which turns scores and signals into an action.
+//!
+//! `decide` is pure. The default policy is embedded (`default.toml`); channels inherit it and
+//! override parts. Account, name and writing signals feed only the `troll` score, which the
+//! validator keeps out of `hide` and `delete`, so they alone reach `review` at most.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Action, Priority, Reason, Route};
+use crate::scoring::Scores;
+use crate::signals::{Category, Signals};
+
+/// Scores that may never hide or delete on their own: they rest on account, name and writing signals.
+const REVIEW_ONLY: &[&str] = &["troll"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub name: String,
+    pub version: u32,
+    pub actions: Actions,
+    pub priority: PriorityThresholds,
+    pub escalation: Escalation,
+    pub routes: Routes,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actions {
+    #[serde(default)]
+    pub delete: BTreeMap<String, f32>,
+    #[serde(default)]
+    pub hide: BTreeMap<String, f32>,
+    #[serde(default)]
+    pub review: BTreeMap<String, f32>,
+    #[serde(default)]
+    pub prioritize: BTreeMap<String, f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityThresholds {
+    pub urgent: f32,
+    pub high: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    pub hide_after: u32,
+    pub block_after: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Routes {
+    pub outage: Route,
+    pub money: Route,
+    pub safety: Route,
+    pub time_pressure: Route,
+    pub legal: Route,
+    pub privacy: Route,
+    pub churn: Route,
+    pub moderation: Route,
+}
+
+impl Routes {
+    fn for_category(&self, c: Category) -> Route {
+        match c {
+            Category::Outage => self.outage,
+            Category::Money => self.money,
+            Category::Safety => self.safety,
+            Category::TimePressure => self.time_pressure,
+            Category::Legal => self.legal,
+            Category::Privacy => self.privacy,
+            Category::Churn => self.churn,
+        }
+    }
+}
+
+/// What the register knows of the author before this comment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthorHistory {
+    /// Earlier cases hidden, deleted or blocked.
+    pub removed: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub action: Action,
+    pub priority: Priority,
+    pub route: Option<Route>,
+    pub reasons: Vec<Reason>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.join("; "))]
+pub struct Invalid(pub Vec<String>);
+
+impl Policy {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let mut errors = Vec::new();
+        let a = &self.actions;
+        for (action, table) in [
+            ("delete", &a.delete),
+            ("hide", &a.hide),
+            ("review", &a.review),
+            ("prioritize", &a.prioritize),
+        ] {
+            for (score, t) in table {
+                let path = format!("actions.{action}.{score}");
+                if Scores::default().get(score).is_none() {
+                    errors.push(format!(
+                        "{path}: unknown score (one of {})",
+                        Scores::NAMES.join(", ")
+                    ));
+                } else if !(0.0..=1.0).contains(t) {
+                    errors.push(format!("{path}: {t} is not in [0, 1]"));
+                } else if matches!(action, "delete" | "hide")
+                    && REVIEW_ONLY.contains(&score.as_str())
+                {
+                    errors.push(format!(
+                        "{path}: account and writing signals may reach review at most"
+                    ));
+                }
+            }
+        }
+        for (name, t) in [
+            ("urgent", self.priority.urgent),
+            ("high", self.priority.high),
+        ] {
+            if !(0.0..=1.0).contains(&t) {
+                errors.push(format!("priority.{name}: {t} is not in [0, 1]"));
+            }
+        }
+        if self.priority.high > self.priority.urgent {
+            errors.push("priority.high: must not be above priority.urgent".to_string());
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Invalid(errors))
+        }
+    }
+}
+
+/// The default policy and every channel's resolved policy.
+#[derive(Debug, Clone)]
+pub struct Policies {
+    default: Policy,
+    channels: HashMap<String, Policy>,
+}
+
+impl Policies {
+    pub fn shipped() -> Result<Self, String> {
+        Self::from_toml(include_str!("default.toml"))
+    }
+
+    /// Parses a policy file: the default policy plus `[channels.NAME]` overrides merged onto it.
+    pub fn from_toml(source: &str) -> Result<Self, String> {
+        let mut table: toml::Table = toml::from_str(source).map_err(|e| e.to_string())?;
+        let overrides = match table.remove("channels") {
+            Some(toml::Value::Table(t)) => t,
+            Some(_) => return Err("channels: must be a table of channel names".into()),
+            None => toml::Table::new(),
+        };
+        let parse = |t: toml::Table| -> Result<Policy, String> {
+            let policy: Policy = t.try_into().map_err(|e: toml::de::Error| e.to_string())?;
+            policy.validate().map_err(|e| e.to_string())?;
+            Ok(policy)
+        };
+        let default = parse(table.clone())?;
+        let mut channels = HashMap::new();
+        for (channel, value) in overrides {
+            let toml::Value::Table(over) = value else {
+                return Err(format!("channels.{channel}: must be a table"));
+            };
+            let mut merged = table.clone();
+            merge(&mut merged, over);
+            merged.insert("name".into(), toml::Value::String(channel.clone()));
+            let policy = parse(merged).map_err(|e| format!("channels.{channel}: {e}"))?;
+            channels.insert(channel, policy);
+        }
+        Ok(Self { default, channels })
+    }
+
+    pub fn for_channel(&self, channel: Option<&str>) -> &Policy {
+        channel
+            .and_then(|c| self.channels.get(c))
+            .unwrap_or(&self.default)
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
+fn fires(table: &BTreeMap<String, f32>, scores: &Scores) -> bool {
+    table
+        .iter()
+        .any(|(name, t)| scores.get(name).is_some_and(|s| s >= *t))
+}
+
+pub fn decide(
+    policy: &Policy,
+    scores: &Scores,
+    signals: &Signals,
+    history: AuthorHistory,
+    mut reasons: Vec<Reason>,
+) -> Decision {
+    let a = &policy.actions;
+    let mut action = if fires(&a.delete, scores) {
+        Action::Delete
+    } else if fires(&a.hide, scores) {
+        Action::Hide
+    } else if fires(&a.review, scores) {
+        Action::Review
+    } else {
+        Action::Allow
+    };
+    let urgent_need = fires(&a.prioritize, scores);
+    if action == Action::Allow && urgent_need {
+        action = Action::Prioritize;
+    }
+
+    let e = &policy.escalation;
+    let escalated = if action.removes() && history.removed >= e.block_after {
+        Some(Action::BlockAuthor)
+    } else if action == Action::Review && history.removed >= e.hide_after {
+        Some(Action::Hide)
+    } else {
+        None
+    };
+    if let Some(to) = escalated {
+        let msg = format!(
+            "author has {} earlier hidden or deleted case(s)",
+            history.removed
+        );
+        reasons.push(Reason::new(
+            "author.history",
+            msg,
+            0.5 + 0.1 * history.removed.min(5) as f32,
+        ));
+        action = to;
+    }
+
+    let priority = if scores.urgency >= policy.priority.urgent {
+        Priority::Urgent
+    } else if scores.urgency >= policy.priority.high {
+        Priority::High
+    } else if action > Action::Prioritize {
+        Priority::Normal
+    } else {
+        Priority::Low
+    };
+    let strongest_need = signals
+        .urgency
+        .iter()
+        .max_by(|x, y| x.weight.total_cmp(&y.weight))
+        .map(|c| c.category);
+    let route = match strongest_need {
+        Some(c) if urgent_need => Some(policy.routes.for_category(c)),
+        _ if action > Action::Prioritize => Some(policy.routes.moderation),
+        _ => None,
+    };
+    reasons.sort_by(|x, y| y.weight.total_cmp(&x.weight));
+    Decision {
+        action,
+        priority,
+        route,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests;

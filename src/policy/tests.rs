@@ -1,0 +1,224 @@
+//! Policy tests: the shipped policy, channel overrides, validation, and `decide` over a table of cases.
+
+use super::*;
+use crate::domain::Span;
+use crate::signals::{AccountSignals, Cue, Repetition, Style, Writing};
+
+fn signals(cues: &[(Category, f32)]) -> Signals {
+    Signals {
+        language: crate::domain::Language::Fi,
+        profanity: vec![],
+        toxic: vec![],
+        style: Style::default(),
+        repetition: Repetition::default(),
+        account: AccountSignals::default(),
+        writing: Writing {
+            quality: 1.0,
+            ..Writing::default()
+        },
+        urgency: cues
+            .iter()
+            .map(|&(category, weight)| Cue {
+                category,
+                weight,
+                span: Span::new(0, 1),
+                words: "x".into(),
+            })
+            .collect(),
+        sentiment: 0.0,
+    }
+}
+
+struct Case {
+    scores: Scores,
+    cues: &'static [(Category, f32)],
+    removed: u32,
+    want: (Action, Priority, Option<Route>),
+}
+
+#[test]
+fn decides_by_the_shipped_policy() {
+    let policies = Policies::shipped().expect("shipped policy");
+    let policy = policies.for_channel(None);
+    let s = Scores::default();
+    let cases = [
+        Case {
+            scores: s,
+            cues: &[],
+            removed: 0,
+            want: (Action::Allow, Priority::Low, None),
+        },
+        Case {
+            scores: Scores { urgency: 0.9, ..s },
+            cues: &[(Category::Money, 0.9)],
+            removed: 0,
+            want: (
+                Action::Prioritize,
+                Priority::Urgent,
+                Some(Route::CustomerService),
+            ),
+        },
+        Case {
+            scores: Scores { urgency: 0.6, ..s },
+            cues: &[(Category::Legal, 0.6)],
+            removed: 0,
+            want: (Action::Prioritize, Priority::High, Some(Route::Legal)),
+        },
+        Case {
+            scores: Scores {
+                toxicity: 0.6,
+                urgency: 0.88,
+                ..s
+            },
+            cues: &[(Category::Outage, 0.6), (Category::Privacy, 0.7)],
+            removed: 0,
+            want: (Action::Review, Priority::Urgent, Some(Route::Security)),
+        },
+        Case {
+            scores: Scores { insult: 0.8, ..s },
+            cues: &[],
+            removed: 0,
+            want: (Action::Hide, Priority::Normal, Some(Route::Communications)),
+        },
+        Case {
+            scores: Scores { threat: 0.9, ..s },
+            cues: &[],
+            removed: 0,
+            want: (
+                Action::Delete,
+                Priority::Normal,
+                Some(Route::Communications),
+            ),
+        },
+        Case {
+            scores: Scores { troll: 0.99, ..s },
+            cues: &[],
+            removed: 0,
+            want: (
+                Action::Review,
+                Priority::Normal,
+                Some(Route::Communications),
+            ),
+        },
+        Case {
+            scores: Scores { toxicity: 0.6, ..s },
+            cues: &[],
+            removed: 1,
+            want: (Action::Hide, Priority::Normal, Some(Route::Communications)),
+        },
+        Case {
+            scores: Scores { insult: 0.8, ..s },
+            cues: &[],
+            removed: 2,
+            want: (
+                Action::BlockAuthor,
+                Priority::Normal,
+                Some(Route::Communications),
+            ),
+        },
+        Case {
+            scores: s,
+            cues: &[],
+            removed: 5,
+            want: (Action::Allow, Priority::Low, None),
+        },
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        let d = decide(
+            policy,
+            &c.scores,
+            &signals(c.cues),
+            AuthorHistory { removed: c.removed },
+            vec![],
+        );
+        assert_eq!((d.action, d.priority, d.route), c.want, "case {i}");
+        assert_eq!(
+            d.reasons.iter().any(|r| r.code == "author.history"),
+            c.removed > 0 && d.action != Action::Allow,
+            "case {i}"
+        );
+    }
+}
+
+#[test]
+fn channels_inherit_and_override() {
+    let policies = Policies::shipped().expect("shipped policy");
+    let x = policies.for_channel(Some("x"));
+    let default = policies.for_channel(Some("no-such-channel"));
+    assert_eq!(default.name, "default");
+    assert_eq!(
+        (x.name.as_str(), x.actions.review.get("troll")),
+        ("x", Some(&0.5))
+    );
+    assert_eq!(
+        x.actions.review.get("toxicity"),
+        default.actions.review.get("toxicity")
+    );
+    let troll = Scores {
+        troll: 0.52,
+        ..Scores::default()
+    };
+    assert_eq!(
+        decide(x, &troll, &signals(&[]), AuthorHistory::default(), vec![]).action,
+        Action::Review
+    );
+    assert_eq!(
+        decide(
+            default,
+            &troll,
+            &signals(&[]),
+            AuthorHistory::default(),
+            vec![]
+        )
+        .action,
+        Action::Allow
+    );
+}
+
+#[test]
+fn validation_names_every_bad_field() {
+    let source = include_str!("default.toml")
+        .replace("toxicity = 0.9", "toxicity = 1.7\ntroll = 0.9")
+        .replace("threat = 0.7", "menace = 0.7");
+    let err = Policies::from_toml(&source).expect_err("invalid policy");
+    assert!(
+        err.contains("actions.hide.toxicity: 1.7 is not in [0, 1]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("actions.hide.troll: account and writing signals may reach review at most"),
+        "{err}"
+    );
+    assert!(
+        err.contains("actions.delete.menace: unknown score"),
+        "{err}"
+    );
+    let bad_channel = format!(
+        "{}\n[channels.chat.actions.review]\ntoxicity = -1\n",
+        include_str!("default.toml")
+    );
+    let err = Policies::from_toml(&bad_channel).expect_err("invalid channel");
+    assert!(
+        err.starts_with("channels.chat: actions.review.toxicity: -1 is not in [0, 1]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reasons_come_strongest_first() {
+    let policies = Policies::shipped().expect("shipped policy");
+    let reasons = vec![
+        Reason::new("a", "weak", 0.1),
+        Reason::new("b", "strong", 0.6),
+        Reason::new("c", "middle", 0.3),
+    ];
+    let d = decide(
+        policies.for_channel(None),
+        &Scores::default(),
+        &signals(&[]),
+        AuthorHistory::default(),
+        reasons,
+    );
+    let codes: Vec<&str> = d.reasons.iter().map(|r| r.code.as_str()).collect();
+    assert_eq!(codes, ["b", "c", "a"]);
+}

@@ -1,0 +1,83 @@
+//! Scores: calibrated probabilities that a comment is toxic, profane, urgent, a troll's, …
+//!
+//! [`Scorer`] is the seam between explainable signals and the text models. The shipped
+//! [`rules::RuleScorer`] combines signals through hand-set logistic weights; learned models
+//! replace it behind the same trait.
+
+pub mod rules;
+
+use serde::{Deserialize, Serialize};
+
+use crate::normalize::NormalizedText;
+use crate::signals::Signals;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    pub toxicity: f32,
+    pub severe_toxicity: f32,
+    pub insult: f32,
+    pub threat: f32,
+    pub identity_attack: f32,
+    pub profanity: f32,
+    pub spam: f32,
+    pub urgency: f32,
+    pub troll: f32,
+}
+
+impl Scores {
+    pub const NAMES: [&'static str; 9] = [
+        "toxicity",
+        "severe_toxicity",
+        "insult",
+        "threat",
+        "identity_attack",
+        "profanity",
+        "spam",
+        "urgency",
+        "troll",
+    ];
+
+    /// A score by its name in the contract; `None` for an unknown name.
+    pub fn get(&self, name: &str) -> Option<f32> {
+        Some(match name {
+            "toxicity" => self.toxicity,
+            "severe_toxicity" => self.severe_toxicity,
+            "insult" => self.insult,
+            "threat" => self.threat,
+            "identity_attack" => self.identity_attack,
+            "profanity" => self.profanity,
+            "spam" => self.spam,
+            "urgency" => self.urgency,
+            "troll" => self.troll,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SentimentLabel {
+    Negative,
+    Neutral,
+    Positive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sentiment {
+    pub label: SentimentLabel,
+    /// -1 most negative, 1 most positive.
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Assessment {
+    pub scores: Scores,
+    pub sentiment: Sentiment,
+}
+
+/// Turns a comment's text and signals into scores. Pure and cheap: called on the request path.
+pub trait Scorer: Send + Sync {
+    fn score(&self, text: &NormalizedText, signals: &Signals) -> Assessment;
+    /// Recorded with every decision, so a case can be traced to the model that scored it.
+    fn version(&self) -> &str;
+}

@@ -1,0 +1,164 @@
+//! The rule scorer: each score is a logistic function of the signals, weights set by hand.
+//!
+//! The weights put 0.5 where a moderator would start to say "yes, this is X" on the project's
+//! fixtures; they are a stand-in for trained models, not learned calibration.
+
+use crate::normalize::NormalizedText;
+use crate::scoring::{Assessment, Scorer, Scores, Sentiment, SentimentLabel};
+use crate::signals::{Severity, Signals, ToxicKind, style};
+
+pub const VERSION: &str = "rules-2026-11-25";
+
+/// A sentiment score beyond this (either way) is not neutral.
+const SENTIMENT_LABEL: f32 = 0.25;
+
+#[derive(Debug, Default)]
+pub struct RuleScorer;
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// 1 - Π(1 - wᵢ): the chance that at least one of independent cues is right.
+fn any_of(weights: impl Iterator<Item = f32>) -> f32 {
+    1.0 - weights.fold(1.0, |acc, w| acc * (1.0 - w.clamp(0.0, 1.0)))
+}
+
+struct Counts {
+    mild: f32,
+    strong: f32,
+    slur: f32,
+    insult: f32,
+    insult_untargeted: f32,
+    threat: f32,
+    identity: f32,
+}
+
+fn counts(s: &Signals) -> Counts {
+    let severity = |sev: Severity| {
+        s.profanity
+            .iter()
+            .filter(|h| h.severity == sev)
+            .count()
+            .min(3) as f32
+    };
+    let toxic = |kind: ToxicKind, targeted: bool| {
+        s.toxic
+            .iter()
+            .filter(|h| h.kind == kind && h.targeted == targeted)
+            .map(|h| h.weight)
+            .fold(0.0, f32::max)
+    };
+    Counts {
+        mild: severity(Severity::Mild),
+        strong: severity(Severity::Strong),
+        slur: severity(Severity::Slur),
+        insult: toxic(ToxicKind::Insult, true),
+        insult_untargeted: toxic(ToxicKind::Insult, false),
+        threat: toxic(ToxicKind::Threat, true),
+        identity: toxic(ToxicKind::IdentityAttack, true),
+    }
+}
+
+impl Scorer for RuleScorer {
+    fn score(&self, _text: &NormalizedText, s: &Signals) -> Assessment {
+        let c = counts(s);
+        let shouting = if s.style.shouting >= style::SHOUTING {
+            s.style.shouting
+        } else {
+            0.0
+        };
+        let marks = f32::from(s.style.longest_mark_run >= 3);
+        let swearing = 1.2 * c.mild.min(2.0) + 3.2 * c.strong.min(2.0) + 4.5 * c.slur;
+        let any_swearing = c.mild + c.strong + c.slur > 0.0;
+
+        let profanity = if any_swearing {
+            sigmoid(-2.0 + swearing)
+        } else {
+            0.02
+        };
+        let insult = sigmoid(
+            -4.0 + 5.0 * c.insult
+                + 2.0 * c.insult_untargeted
+                + 1.0 * c.strong.min(1.0) * c.insult.min(1.0),
+        );
+        let threat = sigmoid(-5.0 + 6.5 * c.threat);
+        let identity_attack = sigmoid(-5.0 + 6.0 * c.identity + 1.5 * c.slur.min(1.0));
+        let toxicity = sigmoid(
+            -3.5 + 0.8 * c.mild.min(2.0)
+                + 1.6 * c.strong.min(2.0)
+                + 3.5 * c.slur.min(1.0)
+                + 3.0 * c.insult
+                + 1.2 * c.insult_untargeted
+                + 4.0 * c.threat
+                + 4.0 * c.identity
+                + 1.0 * shouting
+                + 0.4 * marks,
+        );
+        let severe_toxicity = sigmoid(
+            -6.0 + 5.0 * c.threat
+                + 4.0 * c.identity
+                + 3.0 * c.slur.min(1.0)
+                + 1.5 * c.strong.min(2.0) * c.insult,
+        );
+
+        let promotion = any_of(s.writing.promotion.iter().map(|p| p.weight));
+        let spam = sigmoid(
+            -4.0 + 4.0 * promotion
+                + 0.8 * s.writing.links.min(3) as f32
+                + 1.6 * s.repetition.other_authors.min(4) as f32
+                + 0.5 * s.repetition.same_author.min(3) as f32,
+        );
+        let urgency = any_of(s.urgency.iter().map(|c| c.weight));
+
+        let a = &s.account;
+        let flag = |b: Option<bool>| f32::from(b == Some(true));
+        let troll = sigmoid(
+            -4.0 + 1.2 * f32::from(a.is_new())
+                + 0.7 * flag(a.has_photo.map(|p| !p))
+                + 0.8 * flag(a.few_connections)
+                + 0.4 * flag(a.few_posts)
+                + 0.3 * flag(a.empty_bio)
+                + 1.5 * a.name_suspicious.unwrap_or(0.0)
+                + 1.5 * shouting
+                + 0.5 * marks
+                + 0.5 * s.style.elongation
+                + 1.0 * s.repetition.same_author.min(3) as f32
+                + 1.0 * s.repetition.other_authors.min(2) as f32
+                + 1.5 * f32::from(s.writing.answers_with_question)
+                + 1.2 * (1.0 - s.writing.quality)
+                + 0.8 * (c.strong.min(1.0) + c.insult + c.insult_untargeted),
+        );
+
+        let tone = s.sentiment
+            - 0.3 * c.mild
+            - 0.6 * (c.strong + c.slur)
+            - 0.8 * (c.insult + c.threat + c.identity)
+            - 0.4 * urgency
+            - 0.3 * shouting;
+        let score = tone.tanh();
+        let label = match score {
+            x if x <= -SENTIMENT_LABEL => SentimentLabel::Negative,
+            x if x >= SENTIMENT_LABEL => SentimentLabel::Positive,
+            _ => SentimentLabel::Neutral,
+        };
+        Assessment {
+            scores: Scores {
+                toxicity,
+                severe_toxicity,
+                insult,
+                threat,
+                identity_attack,
+                profanity,
+                spam,
+                urgency,
+                troll,
+            },
+            sentiment: Sentiment { label, score },
+        }
+    }
+
+    fn version(&self) -> &str {
+        VERSION
+    }
+}

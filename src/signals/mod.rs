@@ -1,0 +1,104 @@
+//! Explainable facts about a comment, each from its own module, gathered into [`Signals`].
+//!
+//! `extract` is pure: the same comment, text and clock give the same signals. Repetition needs
+//! memory across comments and is filled in by the pipeline from [`repetition::Memory`].
+
+pub mod account;
+pub mod language;
+pub mod lexicon;
+pub mod profanity;
+pub mod repetition;
+pub mod sentiment;
+pub mod style;
+pub mod toxicity;
+pub mod urgency;
+pub mod writing;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Comment, Language, Reason};
+use crate::normalize::NormalizedText;
+
+pub use account::AccountSignals;
+pub use profanity::{ProfanityHit, Severity};
+pub use repetition::Repetition;
+pub use style::Style;
+pub use toxicity::{ToxicHit, ToxicKind};
+pub use urgency::{Category, Cue};
+pub use writing::Writing;
+
+/// Every lexicon Seula ships, compiled once at start-up.
+#[derive(Debug)]
+pub struct Lexicons {
+    pub profanity: profanity::ProfanityLexicon,
+    pub toxicity: toxicity::ToxicityLexicons,
+    pub urgency: urgency::UrgencyLexicon,
+    pub writing: writing::WritingLexicons,
+    pub sentiment: sentiment::SentimentLexicon,
+}
+
+impl Lexicons {
+    /// The lexicons embedded in the binary. They are tested, so a failure here is a build defect.
+    pub fn shipped() -> Result<Self, String> {
+        Ok(Self {
+            profanity: profanity::ProfanityLexicon::shipped()?,
+            toxicity: toxicity::ToxicityLexicons::shipped()?,
+            urgency: urgency::UrgencyLexicon::shipped()?,
+            writing: writing::WritingLexicons::shipped()?,
+            sentiment: sentiment::SentimentLexicon::shipped()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signals {
+    pub language: Language,
+    pub profanity: Vec<ProfanityHit>,
+    pub toxic: Vec<ToxicHit>,
+    pub style: Style,
+    pub repetition: Repetition,
+    pub account: AccountSignals,
+    pub writing: Writing,
+    pub urgency: Vec<Cue>,
+    /// Summed sentiment-lexicon weight (negative below zero); the scorer turns it into a label.
+    pub sentiment: f32,
+}
+
+pub fn extract(
+    lexicons: &Lexicons,
+    comment: &Comment,
+    text: &NormalizedText,
+    now: DateTime<Utc>,
+) -> Signals {
+    Signals {
+        language: language::detect(&comment.text, comment.language),
+        profanity: lexicons.profanity.find(&comment.text, text),
+        toxic: lexicons
+            .toxicity
+            .find(&comment.text, text, comment.thread.is_some()),
+        style: style::measure(&comment.text, text),
+        repetition: Repetition::default(),
+        account: comment
+            .author
+            .as_ref()
+            .map(|a| account::assess(a, now))
+            .unwrap_or_default(),
+        writing: lexicons.writing.assess(comment, text),
+        urgency: lexicons.urgency.find(&comment.text, text),
+        sentiment: lexicons.sentiment.weigh(text),
+    }
+}
+
+/// Every signal that fired, as reasons; the policy orders them and adds its own.
+pub fn explain(signals: &Signals) -> Vec<Reason> {
+    let mut reasons: Vec<Reason> = Vec::new();
+    reasons.extend(signals.profanity.iter().map(ProfanityHit::reason));
+    reasons.extend(signals.toxic.iter().map(ToxicHit::reason));
+    reasons.extend(signals.urgency.iter().map(Cue::reason));
+    reasons.extend(signals.style.reasons());
+    reasons.extend(signals.repetition.reasons());
+    reasons.extend(signals.account.reasons());
+    reasons.extend(signals.writing.reasons());
+    reasons
+}
