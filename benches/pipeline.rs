@@ -1,1 +1,58 @@
-fn main() {}
+//! Criterion benches over the golden fixtures: normalisation, signals, and the whole CPU path
+//! (normalize → signals → scores → policy), one comment per iteration, cycling through them all.
+
+use std::hint::black_box;
+
+use chrono::Utc;
+use criterion::{Criterion, criterion_group, criterion_main};
+use seula::api::wire;
+use seula::domain::Comment;
+use seula::normalize::normalize;
+use seula::pipeline::Pipeline;
+use seula::policy::AuthorHistory;
+use seula::signals::{self, Lexicons};
+
+fn fixtures() -> Vec<Comment> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/comments.jsonl"
+    ))
+    .expect("fixtures");
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("fixture line");
+            wire::comment_from_value(v["request"].clone()).expect("valid fixture")
+        })
+        .collect()
+}
+
+/// Runs `f` on the next item each iteration, so the figure is a per-comment time over the mix.
+fn per_comment<I, T>(c: &mut Criterion, name: &str, items: &[I], mut f: impl FnMut(&I) -> T) {
+    let mut i = 0;
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            i = (i + 1) % items.len();
+            black_box(f(&items[i]))
+        })
+    });
+}
+
+fn stages(c: &mut Criterion) {
+    let comments = fixtures();
+    let lexicons = Lexicons::shipped().expect("lexicons");
+    let pipeline = Pipeline::shipped().expect("pipeline");
+    let now = Utc::now();
+    per_comment(c, "normalize", &comments, |comment| {
+        normalize(&comment.text)
+    });
+    let normalized: Vec<_> = comments.iter().map(|c| (c, normalize(&c.text))).collect();
+    per_comment(c, "signals", &normalized, |(comment, text)| {
+        signals::extract(&lexicons, comment, text, now)
+    });
+    per_comment(c, "pipeline", &comments, |comment| {
+        pipeline.decide(comment, AuthorHistory::default(), now)
+    });
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);

@@ -58,6 +58,11 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(policies: Policies, repetition: repetition::Config) -> Result<Self, String> {
+        // Compile the lazily built patterns now, not on the first request.
+        signals::language::detect(
+            &normalize("warm up https://seula.fi @seula").tokens[0].text,
+            None,
+        );
         Ok(Self {
             lexicons: Lexicons::shipped()?,
             scorer: Box::new(RuleScorer),

@@ -53,6 +53,11 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
 
 /// One score request from a JSON value: shape errors are 400, rule errors 422.
 pub fn comment_from_value(value: Value) -> Result<Comment, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::InvalidRequest(
+            "a score request must be a JSON object".into(),
+        ));
+    }
     let request: ScoreRequest = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -223,7 +228,7 @@ pub struct SignalsOut {
 
 /// Three decimals are plenty for a probability and keep responses readable.
 fn round(x: f32) -> f32 {
-    (x * 1000.0).round() / 1000.0
+    (x * 1000.0).round() / 1000.0 + 0.0 // + 0.0 turns -0.0 into 0.0
 }
 
 impl ScoreResponse {

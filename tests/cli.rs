@@ -1,0 +1,119 @@
+//! `seula score` as a process: JSON Lines in, one line out for each, errors in place.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+fn seula_score(args: &[&str], input: &str, dir: &std::path::Path) -> (bool, Vec<Value>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seula"))
+        .arg("score")
+        .args(args)
+        .current_dir(dir)
+        .env("SEULA_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start seula");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("run seula");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    (
+        out.status.success(),
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn input() -> String {
+    [
+        json!({"id": "l1", "text": "Sovellus veloitti lipun kahdesti ja juna lähtee 10 minuutin päästä!"}).to_string(),
+        "{not json".to_string(),
+        json!({"id": "l3", "text": "  "}).to_string(),
+        String::new(),
+        json!({"id": "l5", "text": "Kiitos avusta, hyvää päivänjatkoa!"}).to_string(),
+        json!({"id": "l6", "text": "vitun paskafirma"}).to_string(),
+    ]
+    .join("\n")
+}
+
+#[test]
+fn one_line_out_for_each_line_in_with_errors_in_place() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ok, lines, stderr) = seula_score(&[], &input(), dir.path());
+    assert!(ok, "{stderr}");
+    assert_eq!(lines.len(), 6);
+    assert_eq!(
+        (lines[0]["id"].clone(), lines[0]["action"].clone()),
+        (json!("l1"), json!("prioritize"))
+    );
+    assert_eq!(lines[0]["priority"], "urgent");
+    assert_eq!(
+        (lines[1]["id"].clone(), lines[1]["error"]["code"].clone()),
+        (Value::Null, json!("malformed_json"))
+    );
+    assert_eq!(
+        (lines[2]["id"].clone(), lines[2]["error"]["message"].clone()),
+        (json!("l3"), json!("text: must not be empty"))
+    );
+    assert_eq!(lines[3]["error"]["code"], "malformed_json");
+    assert_eq!(
+        (lines[4]["id"].clone(), lines[4]["action"].clone()),
+        (json!("l5"), json!("allow"))
+    );
+    assert_eq!(
+        (lines[5]["action"].clone(), lines[5]["case_id"].clone()),
+        (json!("review"), Value::Null)
+    );
+    assert!(
+        !dir.path().join("seula.db").exists(),
+        "nothing is written without --record"
+    );
+}
+
+#[test]
+fn record_writes_cases_and_files_work() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("in.jsonl"), input()).expect("write input");
+    let (ok, _, stderr) = seula_score(
+        &[
+            "--record",
+            "--input",
+            "in.jsonl",
+            "--output",
+            "out.jsonl",
+            "--database-url",
+            "reg.db",
+        ],
+        "",
+        dir.path(),
+    );
+    assert!(ok, "{stderr}");
+    let out = std::fs::read_to_string(dir.path().join("out.jsonl")).expect("output file");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 6);
+    assert!(lines[0]["case_id"].is_i64() && lines[5]["case_id"].is_i64());
+    assert!(lines[4]["case_id"].is_null());
+    assert!(dir.path().join("reg.db").exists());
+}
+
+#[test]
+fn a_missing_input_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ok, lines, stderr) = seula_score(&["--input", "nope.jsonl"], "", dir.path());
+    assert!(!ok && lines.is_empty());
+    assert!(stderr.contains("opening nope.jsonl"), "{stderr}");
+}
