@@ -109,7 +109,15 @@ impl Scorer for RuleScorer {
                 + 1.6 * s.repetition.other_authors.min(4) as f32
                 + 0.5 * s.repetition.same_author.min(3) as f32,
         );
-        let urgency = any_of(s.urgency.iter().map(|c| c.weight));
+        // Shouting, `!!!` and swearing about a real need make it more pressing, never create one.
+        let need = any_of(s.urgency.iter().map(|c| c.weight));
+        let intensity =
+            0.25 * (s.style.shouting / 0.5).min(1.0) + 0.15 * marks + 0.1 * c.strong.min(1.0);
+        let urgency = if need > 0.0 {
+            any_of([need, intensity].into_iter())
+        } else {
+            0.0
+        };
 
         let a = &s.account;
         let flag = |b: Option<bool>| f32::from(b == Some(true));
