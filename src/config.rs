@@ -58,15 +58,37 @@ pub struct ScoreConfig {
     pub pipeline: PipelineConfig,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct RegisterConfig {
-    /// The register: `sqlite://PATH`, or a plain file path.
+    /// The register: `sqlite://PATH` or a plain file path (SQLite), or `postgres://…` (PostgreSQL).
     #[arg(
         long = "database-url",
         env = "SEULA_DATABASE_URL",
         default_value = "sqlite://seula.db"
     )]
     pub database_url: String,
+}
+
+/// Never shows a password from the URL.
+impl std::fmt::Debug for RegisterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterConfig")
+            .field("database_url", &redacted(&self.database_url))
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`.
+fn redacted(url: &str) -> String {
+    let userinfo = url
+        .find("://")
+        .map(|s| s + 3)
+        .zip(url.rfind('@'))
+        .filter(|(start, at)| start < at);
+    match userinfo.and_then(|(start, at)| Some((start, at, url[start..at].find(':')?))) {
+        Some((start, at, colon)) => format!("{}:***{}", &url[..start + colon], &url[at..]),
+        None => url.to_string(),
+    }
 }
 
 impl RegisterConfig {
@@ -100,6 +122,31 @@ impl PipelineConfig {
             max_authors: self.repetition_authors,
             max_buckets: self.repetition_authors * 2,
             ..repetition::Config::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_passwords() {
+        let cases = [
+            (
+                "postgres://seula:s3cret@db:5432/seula",
+                "postgres://seula:***@db:5432/seula",
+            ),
+            ("postgres://seula@db/seula", "postgres://seula@db/seula"),
+            ("sqlite://seula.db", "sqlite://seula.db"),
+            ("seula.db", "seula.db"),
+        ];
+        for (url, want) in cases {
+            let config = RegisterConfig {
+                database_url: url.into(),
+            };
+            assert_eq!(redacted(url), want);
+            assert!(!format!("{config:?}").contains("s3cret"));
         }
     }
 }

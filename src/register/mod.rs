@@ -3,21 +3,31 @@
 //! Every non-`allow` decision and every `urgent` item becomes a case with its text, signals,
 //! scores, reasons, and the policy and model versions it was decided on; its author's counts and
 //! an audit row are written in the same transaction. A comment id is recorded once: scoring it
-//! again returns the existing case. Callers see only [`Register`] and plain types; the backend
-//! (embedded SQLite today) stays behind it, so PostgreSQL can be added here alone.
+//! again returns the existing case. Callers see only [`Register`] and plain types.
+//!
+//! Two backends sit behind it, chosen by the URL's scheme: embedded SQLite (`sqlite://PATH`,
+//! `sqlite::memory:`) and PostgreSQL (`postgres://…`, `postgresql://…`). Each has its own
+//! migration folder (`migrations/sqlite`, `migrations/postgres`) and its own way of opening
+//! (`sqlite.rs`, `postgres.rs`); the queries are written once, in `store.rs`, generic over the
+//! driver.
 
+mod postgres;
 mod sqlite;
+mod store;
 
 use chrono::{DateTime, Utc};
+use sqlx::{Database, Postgres, Sqlite};
 
 use crate::domain::{Action, Priority, Reason, Route};
 use crate::policy::AuthorHistory;
 use crate::scoring::{Scores, Sentiment};
 use crate::signals::Signals;
+use store::Store;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
-    #[error("unsupported register URL {0:?}: use sqlite://PATH (PostgreSQL is not built yet)")]
+    /// The URL's scheme (only the scheme: the rest may hold a password).
+    #[error("unsupported register URL scheme {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("register database: {0}")]
     Database(#[from] sqlx::Error),
@@ -55,32 +65,50 @@ pub fn is_recorded(action: Action, priority: Priority) -> bool {
 
 #[derive(Debug, Clone)]
 pub struct Register {
-    backend: sqlite::Sqlite,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(Store<Sqlite>),
+    Postgres(Store<Postgres>),
 }
 
 impl Register {
-    /// Opens (creating if needed) and migrates the register at `url`.
+    /// Opens (creating if needed) and migrates the register at `url`; its scheme picks the backend.
     pub async fn connect(url: &str) -> Result<Self, RegisterError> {
-        if url.starts_with("sqlite:") {
-            Ok(Self {
-                backend: sqlite::Sqlite::connect(url).await?,
-            })
+        let scheme = url.split(':').next().unwrap_or_default();
+        let backend = if Sqlite::URL_SCHEMES.contains(&scheme) {
+            Backend::Sqlite(sqlite::connect(url).await?)
+        } else if Postgres::URL_SCHEMES.contains(&scheme) {
+            Backend::Postgres(postgres::connect(url).await?)
         } else {
-            Err(RegisterError::UnsupportedUrl(url.to_string()))
-        }
+            return Err(RegisterError::UnsupportedUrl(scheme.to_string()));
+        };
+        Ok(Self { backend })
     }
 
     /// Records the case, or finds the one already recorded for this comment id. Returns its id.
     pub async fn record(&self, case: &NewCase<'_>) -> Result<i64, RegisterError> {
-        self.backend.record(case).await
+        match &self.backend {
+            Backend::Sqlite(store) => store.record(case).await,
+            Backend::Postgres(store) => store.record(case).await,
+        }
     }
 
+    /// What the register knows of the author: cases hidden, deleted or blocked so far.
     pub async fn author_history(&self, author_id: &str) -> Result<AuthorHistory, RegisterError> {
-        self.backend.author_history(author_id).await
+        match &self.backend {
+            Backend::Sqlite(store) => store.author_history(author_id).await,
+            Backend::Postgres(store) => store.author_history(author_id).await,
+        }
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), RegisterError> {
-        self.backend.ping().await
+        match &self.backend {
+            Backend::Sqlite(store) => store.ping().await,
+            Backend::Postgres(store) => store.ping().await,
+        }
     }
 }

@@ -1,0 +1,284 @@
+//! The register on every backend, through one `check` helper: SQLite in a temp file always,
+//! PostgreSQL when `SEULA_TEST_POSTGRES_URL` is set, each test in a new schema of its own (a
+//! random name, set through the connection's `search_path`, dropped afterwards).
+
+use std::io::Write;
+use std::sync::{LazyLock, Once};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use seula::domain::{Action, Author, Comment, Priority};
+use seula::pipeline::{Outcome, Pipeline};
+use seula::policy::AuthorHistory;
+use seula::register::{NewCase, Register};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{AssertSqlSafe, PgPool, SqlitePool};
+
+const POSTGRES_URL: &str = "SEULA_TEST_POSTGRES_URL";
+
+/// A fresh register on one backend, with a side connection to read its tables.
+struct Fresh {
+    backend: &'static str,
+    url: String,
+    register: Register,
+    tables: Tables,
+}
+
+enum Tables {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Fresh {
+    async fn connect(backend: &'static str, url: String) -> Self {
+        let register = Register::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: connect: {e}"));
+        let tables = match backend {
+            "sqlite" => Tables::Sqlite(SqlitePool::connect(&url).await.expect("sqlite side")),
+            _ => Tables::Postgres(one_connection(&url).await),
+        };
+        Self {
+            backend,
+            url,
+            register,
+            tables,
+        }
+    }
+
+    /// The single integer `sql` selects, the same statement on either backend.
+    async fn count(&self, sql: &str) -> i64 {
+        let sql = AssertSqlSafe(sql.to_string());
+        let n = match &self.tables {
+            Tables::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Tables::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        };
+        n.unwrap_or_else(|e| panic!("{}: {e}", self.backend))
+    }
+
+    /// Checks each `(sql, expected)` row with [`Fresh::count`].
+    async fn counts(&self, table: &[(&str, i64)]) {
+        for (sql, expected) in table {
+            assert_eq!(self.count(sql).await, *expected, "{}: {sql}", self.backend);
+        }
+    }
+
+    async fn record(&self, case: &NewCase<'_>) -> i64 {
+        self.register
+            .record(case)
+            .await
+            .unwrap_or_else(|e| panic!("{}: record: {e}", self.backend))
+    }
+
+    async fn removed(&self, author_id: &str) -> u32 {
+        self.register
+            .author_history(author_id)
+            .await
+            .unwrap_or_else(|e| panic!("{}: author_history: {e}", self.backend))
+            .removed
+    }
+}
+
+/// Runs `test` on a fresh register on every available backend.
+async fn check<F, Fut>(test: F)
+where
+    F: Fn(Fresh) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("seula.db").display());
+    test(Fresh::connect("sqlite", url).await).await;
+
+    let Ok(base) = std::env::var(POSTGRES_URL) else {
+        static SKIPPED: Once = Once::new();
+        // Straight to stderr, past the test harness's capture, so a plain `cargo test` shows it.
+        SKIPPED.call_once(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "register tests: PostgreSQL skipped ({POSTGRES_URL} not set)"
+            );
+        });
+        return;
+    };
+    let admin = one_connection(&base).await;
+    let schema: String =
+        sqlx::query_scalar("SELECT 'seula_test_' || replace(gen_random_uuid()::text, '-', '')")
+            .fetch_one(&admin)
+            .await
+            .expect("schema name");
+    sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&admin)
+        .await
+        .expect("create schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    // Spawned, so that a failing test still drops its schema before its panic goes on.
+    let outcome = tokio::spawn(test(Fresh::connect("postgres", url).await)).await;
+    sqlx::query(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&admin)
+        .await
+        .expect("drop schema");
+    admin.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn one_connection(url: &str) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {POSTGRES_URL}: {e}"))
+}
+
+/// One comment as the pipeline decides it; each test picks its own ids and action.
+static DECIDED: LazyLock<Outcome> = LazyLock::new(|| {
+    let comment = Comment {
+        channel: Some("facebook".into()),
+        created_at: Some(created_at()),
+        author: Some(Author::default()),
+        ..Comment::new("c", "MIKSI TÄÄ EI TOIMI!!!! vitun operaattori")
+    };
+    Pipeline::shipped()
+        .expect("pipeline")
+        .decide(&comment, AuthorHistory::default(), created_at())
+});
+
+fn created_at() -> DateTime<Utc> {
+    "2026-11-22T10:00:00Z".parse().expect("time")
+}
+
+fn case<'a>(comment_id: &'a str, author_id: Option<&'a str>, action: Action) -> NewCase<'a> {
+    let outcome = &*DECIDED;
+    NewCase {
+        comment_id,
+        channel: Some("facebook"),
+        thread_id: Some("fb:post77"),
+        author_id,
+        text: "MIKSI TÄÄ EI TOIMI!!!! vitun operaattori",
+        action,
+        priority: Priority::Urgent,
+        route: None,
+        scores: &outcome.assessment.scores,
+        sentiment: &outcome.assessment.sentiment,
+        signals: &outcome.signals,
+        reasons: &outcome.decision.reasons,
+        policy_name: &outcome.policy_name,
+        policy_version: outcome.policy_version,
+        model_version: &outcome.model_version,
+        created_at: created_at(),
+    }
+}
+
+#[tokio::test]
+async fn connecting_migrates_a_fresh_database_once() {
+    check(|db| async move {
+        db.counts(&[
+            ("SELECT COUNT(*) FROM moderation_case", 0),
+            ("SELECT COUNT(*) FROM author", 0),
+            ("SELECT COUNT(*) FROM audit", 0),
+        ])
+        .await;
+        let migrations = "SELECT COUNT(*) FROM _sqlx_migrations";
+        let applied = db.count(migrations).await;
+        assert!(applied > 0, "{}: no migration applied", db.backend);
+        let again = Register::connect(&db.url).await.expect("connect again");
+        again.ping().await.expect("ping");
+        db.register.ping().await.expect("ping");
+        assert_eq!(db.count(migrations).await, applied, "{}", db.backend);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn record_returns_the_new_case_and_its_audit_row() {
+    check(|db| async move {
+        let id = db
+            .record(&case("fb:post77:c42", Some("fb:user:991"), Action::Review))
+            .await;
+        let first = db.record(&case("fb:post77:c43", None, Action::Hide)).await;
+        assert!(id > 0 && first != id, "{}: ids {id}, {first}", db.backend);
+        db.counts(&[
+            ("SELECT COUNT(*) FROM moderation_case", 2),
+            (
+                &format!("SELECT COUNT(*) FROM moderation_case WHERE id = {id} AND comment_id = 'fb:post77:c42' AND policy_version > 0"),
+                1,
+            ),
+            (
+                &format!("SELECT COUNT(*) FROM audit WHERE case_id = {id} AND kind = 'scored' AND actor = 'seula'"),
+                1,
+            ),
+            // JSON is stored as JSON on both backends (`->>` is SQLite's and PostgreSQL's).
+            (
+                &format!("SELECT COUNT(*) FROM audit WHERE case_id = {id} AND detail ->> 'action' = 'review'"),
+                1,
+            ),
+            ("SELECT COUNT(*) FROM moderation_case WHERE signals ->> 'language' = 'fi'", 2),
+            ("SELECT COUNT(*) FROM author", 1),
+        ])
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn recording_a_comment_again_returns_its_case_and_writes_nothing() {
+    check(|db| async move {
+        let author = Some("fb:user:991");
+        let id = db
+            .record(&case("fb:post77:c42", author, Action::Hide))
+            .await;
+        for action in [Action::Hide, Action::BlockAuthor] {
+            let again = db.record(&case("fb:post77:c42", author, action)).await;
+            assert_eq!(again, id, "{}: {action:?}", db.backend);
+        }
+        db.counts(&[
+            ("SELECT COUNT(*) FROM moderation_case", 1),
+            ("SELECT COUNT(*) FROM audit", 1),
+            ("SELECT cases FROM author WHERE id = 'fb:user:991'", 1),
+            ("SELECT hidden FROM author WHERE id = 'fb:user:991'", 1),
+            ("SELECT blocked FROM author WHERE id = 'fb:user:991'", 0),
+        ])
+        .await;
+        assert_eq!(db.removed("fb:user:991").await, 1, "{}", db.backend);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn author_counts_follow_each_action_and_make_the_history() {
+    check(|db| async move {
+        let author = Some("x:troll");
+        assert_eq!(db.removed("x:troll").await, 0, "{}", db.backend);
+        let mut table = Vec::new();
+        for (i, (action, column)) in [
+            (Action::Allow, None),
+            (Action::Prioritize, Some("prioritized")),
+            (Action::Review, Some("reviewed")),
+            (Action::Hide, Some("hidden")),
+            (Action::Delete, Some("deleted")),
+            (Action::BlockAuthor, Some("blocked")),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            db.record(&case(&format!("t{i}"), author, action)).await;
+            if let Some(column) = column {
+                table.push((
+                    format!("SELECT {column} FROM author WHERE id = 'x:troll'"),
+                    1,
+                ));
+            }
+        }
+        table.push(("SELECT cases FROM author WHERE id = 'x:troll'".into(), 6));
+        table.push(("SELECT COUNT(*) FROM audit".into(), 6));
+        let table: Vec<(&str, i64)> = table.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+        db.counts(&table).await;
+        // Hidden, deleted and blocked count against the author; the rest does not.
+        assert_eq!(db.removed("x:troll").await, 3, "{}", db.backend);
+        assert_eq!(db.removed("x:nobody").await, 0, "{}", db.backend);
+    })
+    .await;
+}
