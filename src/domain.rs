@@ -17,6 +17,21 @@ pub struct Comment {
     pub author: Option<Author>,
 }
 
+impl Comment {
+    /// A comment with only its id and text known.
+    pub fn new(id: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            text: text.into(),
+            channel: None,
+            language: None,
+            created_at: None,
+            thread: None,
+            author: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Thread {
     pub id: Option<String>,

@@ -23,18 +23,6 @@ struct Case {
     polarity: Option<String>,
 }
 
-fn comment(text: &str) -> Comment {
-    Comment {
-        id: "t".into(),
-        text: text.into(),
-        channel: None,
-        language: None,
-        created_at: None,
-        thread: None,
-        author: None,
-    }
-}
-
 /// What a lexicon finds in a text, as labels comparable with a case.
 fn found(lexicons: &Lexicons, lexicon: &str, text: &str) -> Vec<String> {
     let n = normalize(text);
@@ -65,7 +53,7 @@ fn found(lexicons: &Lexicons, lexicon: &str, text: &str) -> Vec<String> {
             .collect(),
         "spam" => lexicons
             .writing
-            .assess(&comment(text), &n)
+            .assess(&Comment::new("t", text), &n)
             .promotion
             .into_iter()
             .map(|p| p.words)

@@ -69,11 +69,12 @@ impl Scorer for RuleScorer {
             0.0
         };
         let marks = f32::from(s.style.longest_mark_run >= 3);
-        let swearing = 1.2 * c.mild.min(2.0) + 3.2 * c.strong.min(2.0) + 4.5 * c.slur;
+        // One mild word is a coin toss ("voi perkele"), three are profane; one strong word is.
+        let swearing = 1.5 * c.mild + 4.0 * c.strong.min(2.0) + 5.0 * c.slur;
         let any_swearing = c.mild + c.strong + c.slur > 0.0;
 
         let profanity = if any_swearing {
-            sigmoid(-2.0 + swearing)
+            sigmoid(-1.5 + swearing)
         } else {
             0.02
         };
@@ -121,22 +122,24 @@ impl Scorer for RuleScorer {
 
         let a = &s.account;
         let flag = |b: Option<bool>| f32::from(b == Some(true));
-        let troll = sigmoid(
-            -4.0 + 1.2 * f32::from(a.is_new())
-                + 0.7 * flag(a.has_photo.map(|p| !p))
-                + 0.8 * flag(a.few_connections)
-                + 0.4 * flag(a.few_posts)
-                + 0.3 * flag(a.empty_bio)
-                + 1.5 * a.name_suspicious.unwrap_or(0.0)
-                + 1.5 * shouting
-                + 0.5 * marks
-                + 0.5 * s.style.elongation
-                + 1.0 * s.repetition.same_author.min(3) as f32
-                + 1.0 * s.repetition.other_authors.min(2) as f32
-                + 1.5 * f32::from(s.writing.answers_with_question)
-                + 1.2 * (1.0 - s.writing.quality)
-                + 0.8 * (c.strong.min(1.0) + c.insult + c.insult_untargeted),
-        );
+        // A troll is behaviour behind a throwaway profile. The profile alone (new, photo-less,
+        // friendless, oddly named) describes many honest newcomers too, so it only amplifies
+        // behaviour: with none, the profile adds nothing.
+        let profile = 1.2 * f32::from(a.is_new())
+            + 0.7 * flag(a.has_photo.map(|p| !p))
+            + 0.8 * flag(a.few_connections)
+            + 0.4 * flag(a.few_posts)
+            + 0.3 * flag(a.empty_bio)
+            + 1.5 * a.name_suspicious.unwrap_or(0.0);
+        let behaviour = 1.5 * shouting
+            + 0.5 * marks
+            + 0.5 * s.style.elongation
+            + 1.0 * s.repetition.same_author.min(3) as f32
+            + 1.0 * s.repetition.other_authors.min(2) as f32
+            + 1.5 * f32::from(s.writing.answers_with_question)
+            + 1.2 * (1.0 - s.writing.quality)
+            + 0.8 * (c.strong.min(1.0) + c.insult + c.insult_untargeted);
+        let troll = sigmoid(-4.0 + behaviour + profile * behaviour.min(1.0));
 
         let tone = s.sentiment
             - 0.3 * c.mild

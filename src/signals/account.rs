@@ -130,7 +130,7 @@ fn string_score(s: &str) -> f32 {
         score = score.max(0.7);
     }
     if KEYBOARD_RUNS.iter().any(|k| lower.contains(k))
-        || longest_run(&lower, |c| c.is_alphabetic() && !is_vowel(c)) >= 5
+        || longest_run(&lower, |c| c.is_alphabetic() && !is_vowel(c)) >= 6
     {
         score = score.max(0.75);
     }
@@ -217,6 +217,9 @@ mod tests {
             ("Liisa Virtanen", "br0k3r_2291", true),
             ("Pekka Qwrtzk", "pekkaq", true),
             ("Anna", "anna1985", false),
+            ("Jere Holmström", "jereholmstrom", false),
+            ("Anna-Kaisa Engström", "akengstrom", false),
+            ("Kwrxtzpl Hjk", "kwrxtzpl", true),
         ];
         for (name, handle, want) in cases {
             let s = assess(&author(name, handle), now)

@@ -74,9 +74,14 @@ pub fn extract(
     Signals {
         language: language::detect(&comment.text, comment.language),
         profanity: lexicons.profanity.find(&comment.text, text),
-        toxic: lexicons
-            .toxicity
-            .find(&comment.text, text, comment.thread.is_some()),
+        toxic: lexicons.toxicity.find(
+            &comment.text,
+            text,
+            comment
+                .thread
+                .as_ref()
+                .is_some_and(|t| t.parent_text.is_some()),
+        ),
         style: style::measure(&comment.text, text),
         repetition: Repetition::default(),
         account: comment

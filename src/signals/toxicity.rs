@@ -1,8 +1,9 @@
 //! Insults, threats and identity attacks, and whether an insult is aimed at someone.
 //!
 //! An insult counts as aimed when the comment addresses someone (second person, a staff role, an
-//! @mention) or replies in a thread; "idioottimainen sovellus" is criticism of a thing, "olette
-//! idiootteja" is an insult. Threats and identity attacks need no target.
+//! @mention), or is a bare insult of a few words in reply to another comment ("Idiootti.");
+//! "idioottimainen sovellus" is criticism of a thing, "olette idiootteja" is an insult. Threats and
+//! identity attacks need no target.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,9 @@ pub enum ToxicKind {
     Threat,
     IdentityAttack,
 }
+
+/// A reply of at most this many words that holds an insult is aimed at the comment it answers.
+const BARE_REPLY_WORDS: usize = 3;
 
 #[derive(Debug, Deserialize)]
 pub struct Meta {
@@ -90,8 +94,10 @@ impl ToxicityLexicons {
         !text.mentions.is_empty() || !self.target.find(text).is_empty()
     }
 
-    pub fn find(&self, original: &str, text: &NormalizedText, in_thread: bool) -> Vec<ToxicHit> {
-        let targeted = in_thread || self.addresses_someone(text);
+    /// `in_reply`: the comment answers another comment (its thread has a parent text).
+    pub fn find(&self, original: &str, text: &NormalizedText, in_reply: bool) -> Vec<ToxicHit> {
+        let bare_reply = in_reply && text.words().count() <= BARE_REPLY_WORDS;
+        let targeted = bare_reply || self.addresses_someone(text);
         let kinds = [
             (ToxicKind::Insult, &self.insult),
             (ToxicKind::Threat, &self.threat),

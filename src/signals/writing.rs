@@ -162,16 +162,11 @@ mod tests {
     fn writing(text: &str, parent: Option<&str>) -> Writing {
         let lex = WritingLexicons::shipped().expect("lexicons");
         let comment = Comment {
-            id: "c".into(),
-            text: text.into(),
-            channel: None,
-            language: None,
-            created_at: None,
             thread: parent.map(|p| Thread {
                 id: None,
                 parent_text: Some(p.into()),
             }),
-            author: None,
+            ..Comment::new("c", text)
         };
         lex.assess(&comment, &normalize(text))
     }
