@@ -53,12 +53,13 @@ pub struct Author {
     pub bio: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     Fi,
     En,
     Sv,
+    #[default]
     Und,
 }
 

@@ -2,20 +2,11 @@
 
 use super::*;
 use crate::domain::Span;
-use crate::signals::{AccountSignals, Cue, Repetition, Style, Writing};
+use crate::signals::Cue;
 
 fn signals(cues: &[(Category, f32)]) -> Signals {
     Signals {
         language: crate::domain::Language::Fi,
-        profanity: vec![],
-        toxic: vec![],
-        style: Style::default(),
-        repetition: Repetition::default(),
-        account: AccountSignals::default(),
-        writing: Writing {
-            quality: 1.0,
-            ..Writing::default()
-        },
         urgency: cues
             .iter()
             .map(|&(category, weight)| Cue {
@@ -25,7 +16,7 @@ fn signals(cues: &[(Category, f32)]) -> Signals {
                 words: "x".into(),
             })
             .collect(),
-        sentiment: 0.0,
+        ..Signals::default()
     }
 }
 

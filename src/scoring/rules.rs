@@ -173,3 +173,128 @@ impl Scorer for RuleScorer {
         VERSION
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Span;
+    use crate::signals::{AccountSignals, Category, Cue, ProfanityHit, Style};
+
+    fn swear(severity: Severity) -> ProfanityHit {
+        ProfanityHit {
+            severity,
+            word: "x".into(),
+            span: Span::new(0, 1),
+            term: "x".into(),
+            obfuscated: false,
+        }
+    }
+
+    /// New, photo-less, friendless, postless, bio-less, oddly named.
+    fn throwaway() -> AccountSignals {
+        AccountSignals {
+            age_days: Some(2),
+            has_photo: Some(false),
+            few_connections: Some(true),
+            few_posts: Some(true),
+            empty_bio: Some(true),
+            name_suspicious: Some(0.85),
+        }
+    }
+
+    fn shouting() -> Style {
+        Style {
+            shouting: 0.95,
+            exclamations: 4,
+            longest_mark_run: 4,
+            ..Style::default()
+        }
+    }
+
+    fn scores(s: Signals) -> Scores {
+        RuleScorer.score(&NormalizedText::default(), &s).scores
+    }
+
+    #[test]
+    fn a_throwaway_profile_alone_is_no_troll_but_amplifies_behaviour() {
+        let profile_only = scores(Signals {
+            account: throwaway(),
+            ..Signals::default()
+        });
+        let shouting_customer = scores(Signals {
+            style: shouting(),
+            ..Signals::default()
+        });
+        let shouting_throwaway = scores(Signals {
+            account: throwaway(),
+            style: shouting(),
+            ..Signals::default()
+        });
+        assert!(profile_only.troll < 0.1, "{}", profile_only.troll);
+        assert!(shouting_customer.troll < 0.5, "{}", shouting_customer.troll);
+        assert!(
+            shouting_throwaway.troll > 0.8,
+            "{}",
+            shouting_throwaway.troll
+        );
+    }
+
+    #[test]
+    fn one_strong_word_is_profane_one_mild_word_is_a_coin_toss() {
+        let with = |hits: Vec<ProfanityHit>| {
+            scores(Signals {
+                profanity: hits,
+                ..Signals::default()
+            })
+            .profanity
+        };
+        assert!(with(vec![]) < 0.05);
+        let mild = with(vec![swear(Severity::Mild)]);
+        assert!((0.4..0.6).contains(&mild), "{mild}");
+        assert!(with(vec![swear(Severity::Mild); 3]) > 0.9);
+        assert!(with(vec![swear(Severity::Strong)]) > 0.9);
+        assert!(with(vec![swear(Severity::Slur)]) > 0.95);
+    }
+
+    #[test]
+    fn shouting_raises_a_need_but_never_creates_one() {
+        let need = |style: Style| {
+            let cues = vec![Cue {
+                category: Category::Money,
+                weight: 0.6,
+                span: Span::new(0, 1),
+                words: "x".into(),
+            }];
+            scores(Signals {
+                urgency: cues,
+                style,
+                ..Signals::default()
+            })
+            .urgency
+        };
+        let shouted_without_need = scores(Signals {
+            style: shouting(),
+            ..Signals::default()
+        });
+        assert_eq!(shouted_without_need.urgency, 0.0);
+        assert!(need(shouting()) > need(Style::default()));
+        assert!((need(Style::default()) - 0.6).abs() < 1e-6);
+    }
+
+    #[test]
+    fn every_score_is_a_probability() {
+        let worst = Signals {
+            account: throwaway(),
+            style: shouting(),
+            profanity: vec![swear(Severity::Slur); 5],
+            ..Signals::default()
+        };
+        for s in [Signals::default(), worst] {
+            let all = scores(s);
+            for name in Scores::NAMES {
+                let p = all.get(name).unwrap_or(-1.0);
+                assert!((0.0..=1.0).contains(&p), "{name}: {p}");
+            }
+        }
+    }
+}

@@ -51,7 +51,8 @@ impl Lexicons {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `Signals::default()` is a comment in which nothing was noticed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Signals {
     pub language: Language,
     pub profanity: Vec<ProfanityHit>,

@@ -11,7 +11,7 @@ pub const POOR_WRITING: f32 = 0.4;
 /// Fewer words than this say too little about writing.
 const MIN_WORDS: usize = 3;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Writing {
     /// 1 clean sentences, 0 key-mashing.
     pub quality: f32,
@@ -25,6 +25,18 @@ pub struct Promotion {
     pub words: String,
     pub span: Span,
     pub weight: f32,
+}
+
+/// Nothing noticed: clean writing, no questions back, no links, no promotion.
+impl Default for Writing {
+    fn default() -> Self {
+        Self {
+            quality: 1.0,
+            answers_with_question: false,
+            links: 0,
+            promotion: Vec::new(),
+        }
+    }
 }
 
 impl Writing {
