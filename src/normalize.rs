@@ -29,6 +29,34 @@ pub struct Token {
     pub elongated: bool,
     /// Leetspeak, look-alikes, wildcards or spaced-out letters were folded.
     pub obfuscated: bool,
+    /// What stands between this token and the one before it.
+    pub boundary: Boundary,
+}
+
+/// The punctuation between two tokens: none, a clause mark (`, ; :`), or a sentence end (`. ! ?`,
+/// a new line, a masked URL). Phrases do not run across a sentence end; negation does not reach
+/// across either.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Boundary {
+    #[default]
+    None,
+    Clause,
+    Sentence,
+}
+
+impl Boundary {
+    fn of(between: &[char]) -> Self {
+        if between.iter().any(|c| matches!(c, '.' | '!' | '?' | '\n')) {
+            Boundary::Sentence
+        } else if between
+            .iter()
+            .any(|c| matches!(c, ',' | ';' | ':' | '–' | '—' | '(' | ')'))
+        {
+            Boundary::Clause
+        } else {
+            Boundary::None
+        }
+    }
 }
 
 impl Token {
@@ -81,7 +109,13 @@ pub fn normalize(original: &str) -> NormalizedText {
 
     let folded = fold_chars(&chars, &masked);
     let raw = split_tokens(&folded);
-    let tokens = join_spaced_letters(raw.into_iter().filter_map(finish_token).collect(), &chars);
+    let mut tokens =
+        join_spaced_letters(raw.into_iter().filter_map(finish_token).collect(), &chars);
+    let mut previous_end = 0;
+    for t in &mut tokens {
+        t.boundary = Boundary::of(&chars[previous_end..t.span.start]);
+        previous_end = t.span.end;
+    }
     NormalizedText {
         tokens,
         urls,
@@ -177,6 +211,7 @@ fn finish_token(run: &[Folded]) -> Option<Token> {
             is_number: true,
             elongated: false,
             obfuscated: false,
+            boundary: Boundary::None,
         });
     }
     let fold_digits = digits > 0 && !digits_are_one_edge_block(run);
@@ -207,6 +242,7 @@ fn finish_token(run: &[Folded]) -> Option<Token> {
         is_number: false,
         elongated,
         obfuscated,
+        boundary: Boundary::None,
     })
 }
 
@@ -260,6 +296,7 @@ fn join_spaced_letters(tokens: Vec<Token>, original: &[char]) -> Vec<Token> {
                 is_number: false,
                 elongated: false,
                 obfuscated: true,
+                boundary: Boundary::None,
             });
             i = j;
         } else {
@@ -348,6 +385,26 @@ mod tests {
         );
         assert_eq!(slice(original, n.urls[0]), "https://x.fi/paska");
         assert_eq!(slice(original, n.mentions[0]), "@paskajuttu");
+    }
+
+    #[test]
+    fn marks_clause_and_sentence_boundaries() {
+        let n = normalize("Ei hätää, toimii jo!!! Kiitos\nsulle https://x.fi ja");
+        let got: Vec<(&str, Boundary)> = n
+            .tokens
+            .iter()
+            .map(|t| (t.text.as_str(), t.boundary))
+            .collect();
+        let want = [
+            ("ei", Boundary::None),
+            ("hätää", Boundary::None),
+            ("toimii", Boundary::Clause),
+            ("jo", Boundary::None),
+            ("kiitos", Boundary::Sentence),
+            ("sulle", Boundary::Sentence),
+            ("ja", Boundary::Sentence),
+        ];
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use crate::normalize::NormalizedText;
 use crate::scoring::{Assessment, Scorer, Scores, Sentiment, SentimentLabel};
-use crate::signals::{Severity, Signals, ToxicKind, style};
+use crate::signals::{Category, Cue, Severity, Signals, ToxicKind, style};
 
 pub const VERSION: &str = "rules-2026-11-25";
 
@@ -22,6 +22,23 @@ fn sigmoid(x: f32) -> f32 {
 /// 1 - Π(1 - wᵢ): the chance that at least one of independent cues is right.
 fn any_of(weights: impl Iterator<Item = f32>) -> f32 {
     1.0 - weights.fold(1.0, |acc, w| acc * (1.0 - w.clamp(0.0, 1.0)))
+}
+
+/// How strongly the cues of one category signal it: the strongest in full, each further cue at
+/// half its weight, since several phrases about one need are not independent evidence.
+fn need_in(category: Category, cues: &[Cue]) -> f32 {
+    let mut weights: Vec<f32> = cues
+        .iter()
+        .filter(|c| c.category == category)
+        .map(|c| c.weight)
+        .collect();
+    weights.sort_by(|a, b| b.total_cmp(a));
+    any_of(
+        weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| if i == 0 { *w } else { 0.5 * w }),
+    )
 }
 
 struct Counts {
@@ -104,14 +121,21 @@ impl Scorer for RuleScorer {
         );
 
         let promotion = any_of(s.writing.promotion.iter().map(|p| p.weight));
+        // A customer need: each category weighed by `need_in`, then combined across categories.
+        let need = any_of(
+            Category::ALL
+                .into_iter()
+                .map(|cat| need_in(cat, &s.urgency)),
+        );
+        // The same text from three authors is a campaign, unless it carries a customer need:
+        // during an outage many customers write the same few words.
         let spam = sigmoid(
             -4.0 + 4.0 * promotion
                 + 0.8 * s.writing.links.min(3) as f32
-                + 1.6 * s.repetition.other_authors.min(4) as f32
+                + 3.0 * s.repetition.other_authors.min(4) as f32 * (1.0 - need)
                 + 0.5 * s.repetition.same_author.min(3) as f32,
         );
         // Shouting, `!!!` and swearing about a real need make it more pressing, never create one.
-        let need = any_of(s.urgency.iter().map(|c| c.weight));
         let intensity =
             0.25 * (s.style.shouting / 0.5).min(1.0) + 0.15 * marks + 0.1 * c.strong.min(1.0);
         let urgency = if need > 0.0 {
@@ -178,7 +202,7 @@ impl Scorer for RuleScorer {
 mod tests {
     use super::*;
     use crate::domain::Span;
-    use crate::signals::{AccountSignals, Category, Cue, ProfanityHit, Style};
+    use crate::signals::{AccountSignals, ProfanityHit, Style};
 
     fn swear(severity: Severity) -> ProfanityHit {
         ProfanityHit {
@@ -279,6 +303,33 @@ mod tests {
         assert_eq!(shouted_without_need.urgency, 0.0);
         assert!(need(shouting()) > need(Style::default()));
         assert!((need(Style::default()) - 0.6).abs() < 1e-6);
+    }
+
+    #[test]
+    fn cues_of_one_need_add_up_less_than_different_needs() {
+        let cue = |category, weight| Cue {
+            category,
+            weight,
+            span: Span::new(0, 1),
+            words: "x".into(),
+        };
+        let urgency = |cues: Vec<Cue>| {
+            scores(Signals {
+                urgency: cues,
+                ..Signals::default()
+            })
+            .urgency
+        };
+        let one = urgency(vec![cue(Category::Legal, 0.6)]);
+        let same = urgency(vec![cue(Category::Legal, 0.6); 3]);
+        let different = urgency(vec![
+            cue(Category::Legal, 0.6),
+            cue(Category::Money, 0.6),
+            cue(Category::Churn, 0.6),
+        ]);
+        assert!((one - 0.6).abs() < 1e-6);
+        assert!(one < same && same < 0.85, "{same}");
+        assert!(different > 0.9, "{different}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::domain::Span;
-use crate::normalize::{NormalizedText, Token, WILDCARD};
+use crate::normalize::{Boundary, NormalizedText, Token, WILDCARD};
 
 const MAX_GAP: usize = 3;
 const PREFIX_KEY: usize = 3;
@@ -276,7 +276,11 @@ impl<M> Lexicon<M> {
                 || (token.elongated && pattern.shrunk[w].matches(&squeeze(&tokens[t])));
             hit && !term.except.iter().any(|e| e.matches(&tokens[t]))
         };
-        match_words(&pattern.words, 0, start, tokens.len(), &word_ok)
+        let end = match_words(&pattern.words, 0, start, tokens.len(), &word_ok)?;
+        let crosses_sentence = meta[start + 1..end]
+            .iter()
+            .any(|t| t.boundary == Boundary::Sentence);
+        (!crosses_sentence).then_some(end)
     }
 }
 
@@ -352,6 +356,7 @@ mod tests {
             ("class assistant, a hole, the whole keyhole", &[]),
             ("tapan kyllä vielä sut", &["threat"]),
             ("tapan aikaa", &[]),
+            ("Tapan. Kyllä sut tunnen", &[]),
             ("I will kill you", &["threat"]),
             ("motherfucker", &["contains"]),
             ("f*cking and fuuuuck", &["contains", "contains"]),
