@@ -135,9 +135,12 @@ impl Scorer for RuleScorer {
                 + 3.0 * s.repetition.other_authors.min(4) as f32 * (1.0 - need)
                 + 0.5 * s.repetition.same_author.min(3) as f32,
         );
-        // Shouting, `!!!` and swearing about a real need make it more pressing, never create one.
-        let intensity =
-            0.25 * (s.style.shouting / 0.5).min(1.0) + 0.15 * marks + 0.1 * c.strong.min(1.0);
+        // Shouting, `!!!`, swearing and asking again about a real need make it more pressing;
+        // they never create one.
+        let intensity = 0.25 * (s.style.shouting / 0.5).min(1.0)
+            + 0.15 * marks
+            + 0.1 * c.strong.min(1.0)
+            + 0.15 * s.repetition.same_author.min(2) as f32;
         let urgency = if need > 0.0 {
             any_of([need, intensity].into_iter())
         } else {
@@ -156,7 +159,7 @@ impl Scorer for RuleScorer {
             + 0.3 * flag(a.empty_bio)
             + 1.5 * a.name_suspicious.unwrap_or(0.0);
         let behaviour = 1.5 * shouting
-            + 0.5 * marks
+            + 1.0 * marks
             + 0.5 * s.style.elongation
             + 1.0 * s.repetition.same_author.min(3) as f32
             + 1.0 * s.repetition.other_authors.min(2) as f32

@@ -83,6 +83,10 @@ fn squeeze(w: &[char]) -> Vec<char> {
     out
 }
 
+/// The metadata of a lexicon whose terms carry nothing but their patterns.
+#[derive(Debug, Deserialize)]
+pub struct NoMeta {}
+
 /// A term as written; other keys (`note`) are for people and ignored here.
 #[derive(Debug, Deserialize)]
 struct TermDef<M> {

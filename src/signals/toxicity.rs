@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Reason, Span};
 use crate::normalize::{NormalizedText, slice};
-use crate::signals::lexicon::Lexicon;
+use crate::signals::lexicon::{Lexicon, NoMeta};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,9 +31,6 @@ pub struct Meta {
 fn full_weight() -> f32 {
     1.0
 }
-
-#[derive(Debug, Deserialize)]
-pub struct NoMeta {}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToxicHit {

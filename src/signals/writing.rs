@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Comment, Reason, Span};
-use crate::normalize::{NormalizedText, slice};
-use crate::signals::lexicon::Lexicon;
+use crate::normalize::{Boundary, NormalizedText, slice};
+use crate::signals::lexicon::{Lexicon, NoMeta};
 
 /// Below this the writing counts as very poor.
 pub const POOR_WRITING: f32 = 0.4;
@@ -81,13 +81,26 @@ pub struct Meta {
 #[derive(Debug)]
 pub struct WritingLexicons {
     spam: Lexicon<Meta>,
+    challenge: Lexicon<NoMeta>,
 }
 
 impl WritingLexicons {
     pub fn shipped() -> Result<Self, String> {
-        let spam = Lexicon::from_toml(include_str!("lexicon/spam.toml"))
-            .map_err(|e| format!("spam lexicon: {e}"))?;
-        Ok(Self { spam })
+        Ok(Self {
+            spam: Lexicon::from_toml(include_str!("lexicon/spam.toml"))
+                .map_err(|e| format!("spam lexicon: {e}"))?,
+            challenge: Lexicon::from_toml(include_str!("lexicon/challenge.toml"))
+                .map_err(|e| format!("challenge lexicon: {e}"))?,
+        })
+    }
+
+    /// Questions that push back rather than ask: a sentence opening with a challenge ("miksi",
+    /// "etkö", "why", "who asked") or a run of `??` / `?!`. "Onko tämä mahdollista?" is no challenge.
+    fn challenges(&self, original: &str, text: &NormalizedText) -> bool {
+        ["??", "?!", "!?"].iter().any(|m| original.contains(m))
+            || self.challenge.find(text).iter().any(|h| {
+                h.tokens.start == 0 || text.tokens[h.tokens.start].boundary == Boundary::Sentence
+            })
     }
 
     pub fn assess(&self, comment: &Comment, text: &NormalizedText) -> Writing {
@@ -98,7 +111,9 @@ impl WritingLexicons {
             .is_some_and(|p| p.contains('?'));
         Writing {
             quality: quality(text),
-            answers_with_question: parent_asks && mostly_questions(&comment.text, text),
+            answers_with_question: parent_asks
+                && mostly_questions(&comment.text, text)
+                && self.challenges(&comment.text, text),
             links: text.urls.len() as u32,
             promotion: self
                 .spam
@@ -215,6 +230,23 @@ mod tests {
                 false,
             ),
             ("Miksi kysyt? Etkö itse tiedä?", None, false),
+            (
+                "Onko sovelluksessa mahdollista nähdä datan käyttö?",
+                ask,
+                false,
+            ),
+            ("Laitanko sen tänne vai yksityisviestillä?", ask, false),
+            (
+                "Can I change the delivery address?",
+                Some("How can we help?"),
+                false,
+            ),
+            ("ok but why tho??? why???", Some("Could you DM us?"), true),
+            (
+                "Who asked? Who even cares?",
+                Some("Where are you flying?"),
+                true,
+            ),
             (
                 "Miksi kysyt? Etkö itse tiedä?",
                 Some("Hyvää viikonloppua kaikille."),
