@@ -95,9 +95,11 @@ impl Scorer for RuleScorer {
         } else {
             0.02
         };
+        // Name-calling aimed at someone (weight 0.8 and up: pelle, clown, idiootti) is hidden;
+        // milder words aimed (tyhmä, stupid) are reviewed; a strong insult at no one is reviewed.
         let insult = sigmoid(
-            -4.0 + 5.0 * c.insult
-                + 2.0 * c.insult_untargeted
+            -4.0 + 6.5 * c.insult
+                + 4.2 * c.insult_untargeted
                 + 1.0 * c.strong.min(1.0) * c.insult.min(1.0),
         );
         let threat = sigmoid(-5.0 + 6.5 * c.threat);
@@ -205,7 +207,7 @@ impl Scorer for RuleScorer {
 mod tests {
     use super::*;
     use crate::domain::Span;
-    use crate::signals::{AccountSignals, ProfanityHit, Style};
+    use crate::signals::{AccountSignals, ProfanityHit, Style, ToxicHit};
 
     fn swear(severity: Severity) -> ProfanityHit {
         ProfanityHit {
@@ -333,6 +335,30 @@ mod tests {
         assert!((one - 0.6).abs() < 1e-6);
         assert!(one < same && same < 0.85, "{same}");
         assert!(different > 0.9, "{different}");
+    }
+
+    #[test]
+    fn aimed_name_calling_hides_milder_or_unaimed_insults_are_reviewed() {
+        let insult = |weight, targeted| {
+            let hit = ToxicHit {
+                kind: ToxicKind::Insult,
+                word: "x".into(),
+                span: Span::new(0, 1),
+                weight,
+                targeted,
+            };
+            scores(Signals {
+                toxic: vec![hit],
+                ..Signals::default()
+            })
+            .insult
+        };
+        // The default policy reviews from 0.5 and hides from 0.7.
+        assert!(insult(0.8, true) >= 0.7);
+        assert!((0.5..0.7).contains(&insult(0.7, true)));
+        assert!(insult(0.5, true) < 0.5);
+        assert!((0.5..0.7).contains(&insult(1.0, false)));
+        assert!(insult(0.6, false) < 0.5);
     }
 
     #[test]
