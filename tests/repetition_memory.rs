@@ -7,7 +7,7 @@ use std::time::Duration;
 use cap::Cap;
 use chrono::DateTime;
 use seula::normalize::normalize;
-use seula::signals::repetition::{Config, Memory, fingerprint};
+use seula::signals::repetition::{Config, Fingerprint, Memory, fingerprint};
 
 #[global_allocator]
 static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
@@ -20,13 +20,13 @@ fn filled_memory_stays_within_its_bound() {
         max_buckets: 4_000,
         per_bucket: 8,
         window: Duration::from_secs(86_400),
-        max_distance: 3,
+        min_similarity: 0.5,
     };
     let words = [
         "juna", "lippu", "sovellus", "maksu", "app", "refund", "train", "ticket", "asiakas",
         "palvelu", "vika", "late",
     ];
-    let texts: Vec<Option<u64>> = (0..20_000usize)
+    let texts: Vec<Option<Fingerprint>> = (0..20_000usize)
         .map(|i| {
             let text: Vec<&str> = (0..6).map(|k| words[(i / 12usize.pow(k)) % 12]).collect();
             fingerprint(&normalize(&format!("{} {i}", text.join(" "))))
@@ -34,12 +34,12 @@ fn filled_memory_stays_within_its_bound() {
         .collect();
     let before = ALLOCATOR.allocated();
     let memory = Memory::new(config);
-    for (i, hash) in texts.iter().enumerate() {
+    for (i, fingerprint) in texts.iter().enumerate() {
         let at = DateTime::from_timestamp(1_800_000_000 + i as i64, 0).unwrap_or_default();
         memory.observe(
             &format!("c{i}"),
             Some(&format!("author{}", i % 2_500)),
-            *hash,
+            fingerprint.clone(),
             at,
         );
     }
