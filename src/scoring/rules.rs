@@ -137,16 +137,16 @@ impl Scorer for RuleScorer {
                 + 3.0 * s.repetition.other_authors.min(4) as f32 * (1.0 - need)
                 + 0.5 * s.repetition.same_author.min(3) as f32,
         );
-        // Shouting, `!!!`, swearing and asking again about a real need make it more pressing;
-        // they never create one.
-        let intensity = 0.25 * (s.style.shouting / 0.5).min(1.0)
-            + 0.15 * marks
-            + 0.1 * c.strong.min(1.0)
+        // Shouting, `!!!`, swearing and asking again make a need the comment clearly voices
+        // (0.5 and up) more pressing; they never create one, nor lift a passing mention.
+        let intensity = 0.35 * (s.style.shouting / 0.5).min(1.0)
+            + 0.2 * marks
+            + 0.15 * c.strong.min(1.0)
             + 0.15 * s.repetition.same_author.min(2) as f32;
-        let urgency = if need > 0.0 {
+        let urgency = if need >= 0.5 {
             any_of([need, intensity].into_iter())
         } else {
-            0.0
+            need
         };
 
         let a = &s.account;
@@ -301,6 +301,17 @@ mod tests {
             })
             .urgency
         };
+        let passing_mention = scores(Signals {
+            urgency: vec![Cue {
+                category: Category::Money,
+                weight: 0.4,
+                span: Span::new(0, 1),
+                words: "x".into(),
+            }],
+            style: shouting(),
+            ..Signals::default()
+        });
+        assert!((passing_mention.urgency - 0.4).abs() < 1e-6);
         let shouted_without_need = scores(Signals {
             style: shouting(),
             ..Signals::default()
