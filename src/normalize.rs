@@ -113,7 +113,8 @@ pub fn normalize(original: &str) -> NormalizedText {
         join_spaced_letters(raw.into_iter().filter_map(finish_token).collect(), &chars);
     let mut previous_end = 0;
     for t in &mut tokens {
-        t.boundary = Boundary::of(&chars[previous_end..t.span.start]);
+        // One character can fold into several tokens (`½` -> `1⁄2`), sharing its span.
+        t.boundary = Boundary::of(&chars[previous_end.min(t.span.start)..t.span.start]);
         previous_end = t.span.end;
     }
     NormalizedText {
@@ -189,11 +190,24 @@ fn is_token_char(c: char) -> bool {
     c.is_alphanumeric() || c == '\'' || c == '’' || LEET_SYMBOLS.contains(&c)
 }
 
+/// Runs of token characters. A lone `!` inside a word is a letter (`sh!t`); two or more in a row
+/// are punctuation (`takasin!!!!11`).
 fn split_tokens(folded: &[Folded]) -> Vec<&[Folded]> {
-    folded
-        .split(|f| !is_token_char(f.c))
-        .filter(|run| !run.is_empty())
-        .collect()
+    let bang = |i: usize| folded.get(i).is_some_and(|f| f.c == '!');
+    let breaks = |i: usize| {
+        !is_token_char(folded[i].c) || (bang(i) && (bang(i + 1) || (i > 0 && bang(i - 1))))
+    };
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 0..=folded.len() {
+        if i == folded.len() || breaks(i) {
+            if start < i {
+                runs.push(&folded[start..i]);
+            }
+            start = i + 1;
+        }
+    }
+    runs
 }
 
 /// Trims symbols off the ends, folds leetspeak and elongation; `None` when nothing word-like is left.
@@ -227,7 +241,7 @@ fn finish_token(run: &[Folded]) -> Option<Token> {
             d if fold_digits && d.is_ascii_digit() => leet_digit(d),
             c => c,
         };
-        obfuscated |= c != f.c && f.c != '’';
+        obfuscated |= (c != f.c && f.c != '’') || c == WILDCARD;
         run_len = if c == last { run_len + 1 } else { 1 };
         last = c;
         if run_len >= 3 && c.is_alphabetic() {
@@ -360,6 +374,11 @@ mod tests {
             ),
             ("don’t", &["don't"]),
             ("112 ja 2026", &["112", "ja", "2026"]),
+            ("1½ vuotta", &["11", "2", "vuotta"]),
+            (
+                "sh!t takasin!!!!!11 kiitos!!",
+                &["sh*t", "takasin", "11", "kiitos"],
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(texts(input), *want, "input {input:?}");
