@@ -2,10 +2,11 @@
 //!
 //! A lexicon is TOML (`lexicon/FORMAT.md`): terms with patterns of one or more words, each word
 //! exact (`ass`), a prefix for inflected stems and compounds (`vitu*`), a suffix (`*paska`), a
-//! substring (`*fuck*`) or a gap of up to three tokens (`~`), plus exceptions. Patterns are indexed
-//! by their first word so a comment costs a hash look-up or two per token, not a scan.
+//! substring (`*fuck*`) or a gap of up to three tokens (`~`); a place may list alternatives
+//! (`idiootti|ääliö|pelle*`); terms carry exceptions. Patterns are indexed by the words their
+//! first place accepts, so a comment costs a few hash look-ups per token, not a scan.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -16,54 +17,128 @@ use crate::normalize::{Boundary, NormalizedText, Token, WILDCARD};
 const MAX_GAP: usize = 3;
 const PREFIX_KEY: usize = 3;
 
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Exact,
+    Prefix,
+    Suffix,
+    Contains,
+}
+
+/// One word of a pattern: `paska`, `pask*`, `*paska` or `*pask*`.
 #[derive(Debug, Clone, PartialEq)]
-enum Word {
-    Exact(Vec<char>),
-    Prefix(Vec<char>),
-    Suffix(Vec<char>),
-    Contains(Vec<char>),
-    Gap,
+struct Word {
+    kind: Kind,
+    text: String,
 }
 
 impl Word {
     fn parse(w: &str) -> Result<Self, String> {
-        let body = |s: &str| -> Result<Vec<char>, String> {
-            if s.is_empty() || s.contains('*') || s.chars().any(char::is_uppercase) {
-                Err(format!(
-                    "bad pattern word {w:?}: lowercase letters with `*` only at its ends"
-                ))
-            } else {
-                Ok(s.chars().collect())
-            }
+        let (kind, body) = match (w.strip_prefix('*'), w.strip_suffix('*')) {
+            (Some(_), Some(_)) if w.len() > 2 => (Kind::Contains, &w[1..w.len() - 1]),
+            (Some(rest), None) => (Kind::Suffix, rest),
+            (None, Some(rest)) => (Kind::Prefix, rest),
+            _ => (Kind::Exact, w),
         };
-        Ok(match (w.strip_prefix('*'), w.strip_suffix('*')) {
-            _ if w == "~" => Word::Gap,
-            (Some(_), Some(_)) if w.len() > 2 => Word::Contains(body(&w[1..w.len() - 1])?),
-            (Some(rest), None) => Word::Suffix(body(rest)?),
-            (None, Some(rest)) => Word::Prefix(body(rest)?),
-            _ => Word::Exact(body(w)?),
+        if body.is_empty() || body.contains(['*', '~', '|']) || body.chars().any(char::is_uppercase)
+        {
+            return Err(format!(
+                "bad pattern word {w:?}: lowercase letters with `*` only at its ends"
+            ));
+        }
+        Ok(Word {
+            kind,
+            text: body.to_string(),
         })
     }
 
-    fn matches(&self, token: &[char]) -> bool {
-        match self {
-            Word::Exact(w) => token.len() == w.len() && same(token, w),
-            Word::Prefix(w) => token.len() >= w.len() && same(&token[..w.len()], w),
-            Word::Suffix(w) => token.len() >= w.len() && same(&token[token.len() - w.len()..], w),
-            Word::Contains(w) => {
-                token.len() >= w.len() && token.windows(w.len()).any(|win| same(win, w))
+    /// Whether the token matches; tokens with wildcards go letter by letter.
+    fn matches(&self, token: &Token) -> bool {
+        if token.has_wildcard() {
+            let chars: Vec<char> = token.text.chars().collect();
+            return plausible(&chars) && matches_wild(self.kind, &self.text, &chars);
+        }
+        let (t, w) = (token.text.as_str(), self.text.as_str());
+        match self.kind {
+            Kind::Exact => t == w,
+            Kind::Prefix => t.starts_with(w),
+            Kind::Suffix => t.ends_with(w),
+            Kind::Contains => t.contains(w),
+        }
+    }
+
+    fn shrunk(&self) -> Self {
+        Word {
+            kind: self.kind,
+            text: squeeze(&self.text),
+        }
+    }
+}
+
+fn matches_wild(kind: Kind, word: &str, token: &[char]) -> bool {
+    let w: Vec<char> = word.chars().collect();
+    let n = w.len();
+    token.len() >= n
+        && match kind {
+            Kind::Exact => token.len() == n && same(token, &w),
+            Kind::Prefix => same(&token[..n], &w),
+            Kind::Suffix => same(&token[token.len() - n..], &w),
+            Kind::Contains => token.windows(n).any(|win| same(win, &w)),
+        }
+}
+
+/// One place in a pattern: `~` (0 to 3 tokens), or one token matching any of its alternative
+/// words (`idiootti|ääliö|pelle*`). Exact alternatives are a set, so a long list costs one look-up.
+#[derive(Debug, Clone, PartialEq)]
+enum Slot {
+    Gap,
+    Words {
+        exact: HashSet<String>,
+        other: Vec<Word>,
+    },
+}
+
+impl Slot {
+    fn parse(slot: &str) -> Result<Self, String> {
+        if slot == "~" {
+            return Ok(Slot::Gap);
+        }
+        let mut exact = HashSet::new();
+        let mut other = Vec::new();
+        for w in slot.split('|') {
+            let word = Word::parse(w)?;
+            match word.kind {
+                Kind::Exact => {
+                    exact.insert(word.text);
+                }
+                _ => other.push(word),
             }
-            Word::Gap => true,
+        }
+        Ok(Slot::Words { exact, other })
+    }
+
+    fn matches(&self, token: &Token) -> bool {
+        match self {
+            Slot::Gap => true,
+            Slot::Words { exact, other } if token.has_wildcard() => {
+                let chars: Vec<char> = token.text.chars().collect();
+                plausible(&chars)
+                    && (exact.iter().any(|e| matches_wild(Kind::Exact, e, &chars))
+                        || other.iter().any(|w| matches_wild(w.kind, &w.text, &chars)))
+            }
+            Slot::Words { exact, other } => {
+                exact.contains(&token.text) || other.iter().any(|w| w.matches(token))
+            }
         }
     }
 
     fn shrunk(&self) -> Self {
         match self {
-            Word::Exact(w) => Word::Exact(squeeze(w)),
-            Word::Prefix(w) => Word::Prefix(squeeze(w)),
-            Word::Suffix(w) => Word::Suffix(squeeze(w)),
-            Word::Contains(w) => Word::Contains(squeeze(w)),
-            Word::Gap => Word::Gap,
+            Slot::Gap => Slot::Gap,
+            Slot::Words { exact, other } => Slot::Words {
+                exact: exact.iter().map(|e| squeeze(e)).collect(),
+                other: other.iter().map(Word::shrunk).collect(),
+            },
         }
     }
 }
@@ -84,10 +159,10 @@ fn same(token: &[char], word: &[char]) -> bool {
 }
 
 /// Every run of a repeated letter shrunk to one (`fuuck` -> `fuck`).
-fn squeeze(w: &[char]) -> Vec<char> {
-    let mut out = w.to_vec();
+fn squeeze(w: &str) -> String {
+    let mut out: Vec<char> = w.chars().collect();
     out.dedup();
-    out
+    out.into_iter().collect()
 }
 
 /// The metadata of a lexicon whose terms carry nothing but their patterns.
@@ -120,8 +195,8 @@ struct Term<M> {
 #[derive(Debug)]
 struct Pattern {
     term: usize,
-    words: Vec<Word>,
-    shrunk: Vec<Word>,
+    slots: Vec<Slot>,
+    shrunk: Vec<Slot>,
 }
 
 /// A compiled lexicon with metadata `M` on every term.
@@ -162,19 +237,19 @@ impl<M: DeserializeOwned> Lexicon<M> {
                 .cloned()
                 .ok_or("a term needs at least one pattern")?;
             for p in &def.patterns {
-                let words = p
+                let slots = p
                     .split(' ')
-                    .map(Word::parse)
+                    .map(Slot::parse)
                     .collect::<Result<Vec<_>, _>>()?;
-                if matches!(words.first(), Some(Word::Gap) | None)
-                    || matches!(words.last(), Some(Word::Gap))
+                if matches!(slots.first(), Some(Slot::Gap) | None)
+                    || matches!(slots.last(), Some(Slot::Gap))
                 {
                     return Err(format!("pattern {p:?} must start and end with a word"));
                 }
                 lexicon.index(Pattern {
                     term,
-                    shrunk: words.iter().map(Word::shrunk).collect(),
-                    words,
+                    shrunk: slots.iter().map(Slot::shrunk).collect(),
+                    slots,
                 });
             }
             let except = def
@@ -191,16 +266,32 @@ impl<M: DeserializeOwned> Lexicon<M> {
         Ok(lexicon)
     }
 
+    /// Files the pattern under every exact word and long prefix its first place accepts; a
+    /// pattern whose first place also takes a suffix, substring or short prefix is tried everywhere.
     fn index(&mut self, pattern: Pattern) {
         let id = self.patterns.len();
-        match &pattern.words[0] {
-            Word::Exact(w) => self.exact.entry(w.iter().collect()).or_default().push(id),
-            Word::Prefix(w) if w.len() >= PREFIX_KEY => self
-                .by_prefix
-                .entry(w[..PREFIX_KEY].iter().collect())
-                .or_default()
-                .push(id),
-            _ => self.scan.push(id),
+        if let Slot::Words { exact, other } = &pattern.slots[0] {
+            let prefixes: Option<Vec<String>> = other
+                .iter()
+                .map(|w| {
+                    (w.kind == Kind::Prefix && w.text.chars().count() >= PREFIX_KEY)
+                        .then(|| w.text.chars().take(PREFIX_KEY).collect())
+                })
+                .collect();
+            match prefixes {
+                Some(prefixes) => {
+                    for e in exact {
+                        self.exact.entry(e.clone()).or_default().push(id);
+                    }
+                    for key in prefixes {
+                        let ids = self.by_prefix.entry(key).or_default();
+                        if ids.last() != Some(&id) {
+                            ids.push(id);
+                        }
+                    }
+                }
+                None => self.scan.push(id),
+            }
         }
         self.patterns.push(pattern);
     }
@@ -217,78 +308,66 @@ impl<M> Lexicon<M> {
 
     /// Every term that fires, once per place, in text order. Overlapping hits of one term keep the first.
     pub fn find<'a>(&'a self, text: &NormalizedText) -> Vec<Hit<'a, M>> {
-        let tokens: Vec<Vec<char>> = text
-            .tokens
-            .iter()
-            .map(|t| t.text.chars().collect())
-            .collect();
+        let tokens = &text.tokens;
         let mut hits: Vec<Hit<'a, M>> = Vec::new();
-        for start in 0..tokens.len() {
-            if text.tokens[start].is_number {
+        let mut try_pattern = |id: usize, start: usize| {
+            let pattern = &self.patterns[id];
+            let Some(end) = self.match_at(pattern, tokens, start) else {
+                return;
+            };
+            let term = &self.terms[pattern.term];
+            let taken = hits
+                .iter()
+                .any(|h| std::ptr::eq(h.term, term.name.as_str()) && h.tokens.end > start);
+            if !taken {
+                hits.push(Hit {
+                    term: &term.name,
+                    meta: &term.meta,
+                    span: Span::new(tokens[start].span.start, tokens[end - 1].span.end),
+                    tokens: start..end,
+                });
+            }
+        };
+        for (start, token) in tokens.iter().enumerate() {
+            if token.is_number {
                 continue;
             }
-            for id in self.candidates(&text.tokens[start], &tokens[start]) {
-                let pattern = &self.patterns[id];
-                let Some(end) = self.match_at(pattern, &text.tokens, &tokens, start) else {
-                    continue;
-                };
-                let term = &self.terms[pattern.term];
-                let taken = hits
-                    .iter()
-                    .any(|h| std::ptr::eq(h.term, term.name.as_str()) && h.tokens.end > start);
-                if !taken {
-                    let span =
-                        Span::new(text.tokens[start].span.start, text.tokens[end - 1].span.end);
-                    hits.push(Hit {
-                        term: &term.name,
-                        meta: &term.meta,
-                        span,
-                        tokens: start..end,
-                    });
-                }
+            if token.has_wildcard() || token.elongated {
+                (0..self.patterns.len()).for_each(|id| try_pattern(id, start));
+                continue;
             }
+            let exact = self.exact.get(token.text.as_str());
+            let prefix = token
+                .text
+                .char_indices()
+                .nth(PREFIX_KEY)
+                .map_or(token.text.as_str(), |(i, _)| &token.text[..i]);
+            let by_prefix = self.by_prefix.get(prefix);
+            let ids = self.scan.iter().chain(exact.into_iter().flatten());
+            ids.chain(by_prefix.into_iter().flatten())
+                .for_each(|&id| try_pattern(id, start));
         }
         hits
     }
 
-    fn candidates(&self, token: &Token, chars: &[char]) -> Vec<usize> {
-        if token.has_wildcard() || token.elongated {
-            return (0..self.patterns.len()).collect();
-        }
-        let mut ids: Vec<usize> = self.scan.clone();
-        if let Some(v) = self.exact.get(token.text.as_str()) {
-            ids.extend(v);
-        }
-        if chars.len() >= PREFIX_KEY {
-            let key: String = chars[..PREFIX_KEY].iter().collect();
-            if let Some(v) = self.by_prefix.get(&key) {
-                ids.extend(v);
-            }
-        }
-        ids.sort_unstable();
-        ids
-    }
-
     /// The end (exclusive) of the tokens the pattern covers from `start`, if it matches there.
-    fn match_at(
-        &self,
-        pattern: &Pattern,
-        meta: &[Token],
-        tokens: &[Vec<char>],
-        start: usize,
-    ) -> Option<usize> {
+    fn match_at(&self, pattern: &Pattern, tokens: &[Token], start: usize) -> Option<usize> {
         let term = &self.terms[pattern.term];
         let word_ok = |w: usize, t: usize| -> bool {
-            let token = &meta[t];
-            if token.is_number || !plausible(&tokens[t]) {
+            let token = &tokens[t];
+            if token.is_number {
                 return false;
             }
-            let hit = pattern.words[w].matches(&tokens[t])
-                || (token.elongated && pattern.shrunk[w].matches(&squeeze(&tokens[t])));
-            hit && !term.except.iter().any(|e| e.matches(&tokens[t]))
+            let squeezed = || Token {
+                text: squeeze(&token.text),
+                ..token.clone()
+            };
+            let hit = pattern.slots[w].matches(token)
+                || (token.elongated && pattern.shrunk[w].matches(&squeezed()));
+            hit && !term.except.iter().any(|e| e.matches(token))
         };
-        let end = match_words(&pattern.words, 0, start, tokens.len(), &word_ok)?;
-        let crosses_sentence = meta[start + 1..end]
+        let end = match_slots(&pattern.slots, 0, start, tokens.len(), &word_ok)?;
+        let crosses_sentence = tokens[start + 1..end]
             .iter()
             .any(|t| t.boundary == Boundary::Sentence);
         (!crosses_sentence).then_some(end)
@@ -302,23 +381,23 @@ fn plausible(token: &[char]) -> bool {
         || (token.first() != Some(&WILDCARD) && token.len() - wild >= 2 && wild * 2 <= token.len())
 }
 
-fn match_words(
-    words: &[Word],
+fn match_slots(
+    slots: &[Slot],
     w: usize,
     t: usize,
     n: usize,
     ok: &dyn Fn(usize, usize) -> bool,
 ) -> Option<usize> {
-    if w == words.len() {
+    if w == slots.len() {
         return Some(t);
     }
-    if words[w] == Word::Gap {
+    if slots[w] == Slot::Gap {
         return (0..=MAX_GAP)
             .filter(|skip| t + skip <= n)
-            .find_map(|skip| match_words(words, w + 1, t + skip, n, ok));
+            .find_map(|skip| match_slots(slots, w + 1, t + skip, n, ok));
     }
     (t < n && ok(w, t))
-        .then(|| match_words(words, w + 1, t + 1, n, ok))
+        .then(|| match_slots(slots, w + 1, t + 1, n, ok))
         .flatten()
 }
 
