@@ -6,7 +6,7 @@
 //! (`idiootti|ääliö|pelle*`); terms carry exceptions. Patterns are indexed by the words their
 //! first place accepts, so a comment costs a few hash look-ups per token, not a scan.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -15,7 +15,8 @@ use crate::domain::Span;
 use crate::normalize::{Boundary, NormalizedText, Token, WILDCARD};
 
 const MAX_GAP: usize = 3;
-const PREFIX_KEY: usize = 3;
+/// Letters of a prefix or suffix that index it.
+const KEY: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -30,9 +31,19 @@ enum Kind {
 struct Word {
     kind: Kind,
     text: String,
+    /// `text` as letters, for tokens with wildcards.
+    chars: Vec<char>,
 }
 
 impl Word {
+    fn new(kind: Kind, text: String) -> Self {
+        Word {
+            kind,
+            chars: text.chars().collect(),
+            text,
+        }
+    }
+
     fn parse(w: &str) -> Result<Self, String> {
         let (kind, body) = match (w.strip_prefix('*'), w.strip_suffix('*')) {
             (Some(_), Some(_)) if w.len() > 2 => (Kind::Contains, &w[1..w.len() - 1]),
@@ -46,17 +57,14 @@ impl Word {
                 "bad pattern word {w:?}: lowercase letters with `*` only at its ends"
             ));
         }
-        Ok(Word {
-            kind,
-            text: body.to_string(),
-        })
+        Ok(Word::new(kind, body.to_string()))
     }
 
     /// Whether the token matches; tokens with wildcards go letter by letter.
     fn matches(&self, token: &Token) -> bool {
         if token.has_wildcard() {
             let chars: Vec<char> = token.text.chars().collect();
-            return plausible(&chars) && matches_wild(self.kind, &self.text, &chars);
+            return plausible(&chars) && self.matches_wild(&chars);
         }
         let (t, w) = (token.text.as_str(), self.text.as_str());
         match self.kind {
@@ -67,24 +75,20 @@ impl Word {
         }
     }
 
-    fn shrunk(&self) -> Self {
-        Word {
-            kind: self.kind,
-            text: squeeze(&self.text),
-        }
+    fn matches_wild(&self, token: &[char]) -> bool {
+        let (w, n) = (&self.chars, self.chars.len());
+        token.len() >= n
+            && match self.kind {
+                Kind::Exact => token.len() == n && same(token, w),
+                Kind::Prefix => same(&token[..n], w),
+                Kind::Suffix => same(&token[token.len() - n..], w),
+                Kind::Contains => token.windows(n).any(|win| same(win, w)),
+            }
     }
-}
 
-fn matches_wild(kind: Kind, word: &str, token: &[char]) -> bool {
-    let w: Vec<char> = word.chars().collect();
-    let n = w.len();
-    token.len() >= n
-        && match kind {
-            Kind::Exact => token.len() == n && same(token, &w),
-            Kind::Prefix => same(&token[..n], &w),
-            Kind::Suffix => same(&token[token.len() - n..], &w),
-            Kind::Contains => token.windows(n).any(|win| same(win, &w)),
-        }
+    fn shrunk(&self) -> Self {
+        Word::new(self.kind, squeeze(&self.text))
+    }
 }
 
 /// One place in a pattern: `~` (0 to 3 tokens), or one token matching any of its alternative
@@ -92,10 +96,69 @@ fn matches_wild(kind: Kind, word: &str, token: &[char]) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 enum Slot {
     Gap,
-    Words {
-        exact: HashSet<String>,
-        other: Vec<Word>,
-    },
+    Words(Alternatives),
+}
+
+/// A place's words, filed so that a token is checked against the few that could match it.
+#[derive(Debug, Clone, PartialEq)]
+struct Alternatives {
+    exact: HashSet<String>,
+    /// Prefixes and suffixes of at least [`KEY`] letters, by their first or last letters.
+    prefixes: HashMap<String, Vec<Word>>,
+    suffixes: HashMap<String, Vec<Word>>,
+    /// Substrings and shorter affixes, checked one by one.
+    rest: Vec<Word>,
+    /// Every alternative, for tokens with wildcards.
+    all: Vec<Word>,
+}
+
+impl Alternatives {
+    fn new(all: Vec<Word>) -> Self {
+        let mut a = Alternatives {
+            exact: HashSet::new(),
+            prefixes: HashMap::new(),
+            suffixes: HashMap::new(),
+            rest: Vec::new(),
+            all: Vec::new(),
+        };
+        for w in &all {
+            let long = w.chars.len() >= KEY;
+            match w.kind {
+                Kind::Exact => {
+                    a.exact.insert(w.text.clone());
+                }
+                Kind::Prefix if long => a
+                    .prefixes
+                    .entry(head(&w.text).into())
+                    .or_default()
+                    .push(w.clone()),
+                Kind::Suffix if long => a
+                    .suffixes
+                    .entry(tail(&w.text).into())
+                    .or_default()
+                    .push(w.clone()),
+                _ => a.rest.push(w.clone()),
+            }
+        }
+        a.all = all;
+        a
+    }
+
+    fn matches(&self, token: &Token) -> bool {
+        if token.has_wildcard() {
+            let chars: Vec<char> = token.text.chars().collect();
+            return plausible(&chars) && self.all.iter().any(|w| w.matches_wild(&chars));
+        }
+        let t = token.text.as_str();
+        let filed = |map: &HashMap<String, Vec<Word>>, key: &str| {
+            map.get(key)
+                .is_some_and(|ws| ws.iter().any(|w| w.matches(token)))
+        };
+        self.exact.contains(t)
+            || filed(&self.prefixes, head(t))
+            || filed(&self.suffixes, tail(t))
+            || self.rest.iter().any(|w| w.matches(token))
+    }
 }
 
 impl Slot {
@@ -103,42 +166,26 @@ impl Slot {
         if slot == "~" {
             return Ok(Slot::Gap);
         }
-        let mut exact = HashSet::new();
-        let mut other = Vec::new();
-        for w in slot.split('|') {
-            let word = Word::parse(w)?;
-            match word.kind {
-                Kind::Exact => {
-                    exact.insert(word.text);
-                }
-                _ => other.push(word),
-            }
-        }
-        Ok(Slot::Words { exact, other })
+        let all = slot
+            .split('|')
+            .map(Word::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Slot::Words(Alternatives::new(all)))
     }
 
     fn matches(&self, token: &Token) -> bool {
         match self {
             Slot::Gap => true,
-            Slot::Words { exact, other } if token.has_wildcard() => {
-                let chars: Vec<char> = token.text.chars().collect();
-                plausible(&chars)
-                    && (exact.iter().any(|e| matches_wild(Kind::Exact, e, &chars))
-                        || other.iter().any(|w| matches_wild(w.kind, &w.text, &chars)))
-            }
-            Slot::Words { exact, other } => {
-                exact.contains(&token.text) || other.iter().any(|w| w.matches(token))
-            }
+            Slot::Words(a) => a.matches(token),
         }
     }
 
     fn shrunk(&self) -> Self {
         match self {
             Slot::Gap => Slot::Gap,
-            Slot::Words { exact, other } => Slot::Words {
-                exact: exact.iter().map(|e| squeeze(e)).collect(),
-                other: other.iter().map(Word::shrunk).collect(),
-            },
+            Slot::Words(a) => {
+                Slot::Words(Alternatives::new(a.all.iter().map(Word::shrunk).collect()))
+            }
         }
     }
 }
@@ -204,9 +251,11 @@ struct Pattern {
 pub struct Lexicon<M> {
     terms: Vec<Term<M>>,
     patterns: Vec<Pattern>,
+    /// Patterns by the words their first place accepts: whole words, first and last letters.
     exact: HashMap<String, Vec<usize>>,
     by_prefix: HashMap<String, Vec<usize>>,
-    /// Patterns whose first word cannot be indexed: suffixes, substrings, short prefixes.
+    by_suffix: HashMap<String, Vec<usize>>,
+    /// Patterns whose first place cannot be indexed: substrings, short prefixes and suffixes.
     scan: Vec<usize>,
 }
 
@@ -228,6 +277,7 @@ impl<M: DeserializeOwned> Lexicon<M> {
             patterns: Vec::new(),
             exact: HashMap::new(),
             by_prefix: HashMap::new(),
+            by_suffix: HashMap::new(),
             scan: Vec::new(),
         };
         for (term, def) in file.term.into_iter().enumerate() {
@@ -266,35 +316,54 @@ impl<M: DeserializeOwned> Lexicon<M> {
         Ok(lexicon)
     }
 
-    /// Files the pattern under every exact word and long prefix its first place accepts; a
-    /// pattern whose first place also takes a suffix, substring or short prefix is tried everywhere.
+    /// Files the pattern under every word its first place accepts: exact words whole, prefixes
+    /// and suffixes by their first or last three letters. A first place that also takes a
+    /// substring or a shorter affix is tried at every token.
     fn index(&mut self, pattern: Pattern) {
         let id = self.patterns.len();
-        if let Slot::Words { exact, other } = &pattern.slots[0] {
-            let prefixes: Option<Vec<String>> = other
-                .iter()
-                .map(|w| {
-                    (w.kind == Kind::Prefix && w.text.chars().count() >= PREFIX_KEY)
-                        .then(|| w.text.chars().take(PREFIX_KEY).collect())
-                })
-                .collect();
-            match prefixes {
-                Some(prefixes) => {
-                    for e in exact {
-                        self.exact.entry(e.clone()).or_default().push(id);
-                    }
-                    for key in prefixes {
-                        let ids = self.by_prefix.entry(key).or_default();
-                        if ids.last() != Some(&id) {
-                            ids.push(id);
-                        }
-                    }
-                }
-                None => self.scan.push(id),
+        // The shrunk first place too, for elongated tokens (`fuuuck` -> `fuck`).
+        for slot in [&pattern.slots[0], &pattern.shrunk[0]] {
+            let Slot::Words(a) = slot else {
+                continue;
+            };
+            if !a.rest.is_empty() {
+                self.scan.push(id);
+                break;
+            }
+            for e in &a.exact {
+                file(&mut self.exact, e.clone(), id);
+            }
+            for key in a.prefixes.keys() {
+                file(&mut self.by_prefix, key.clone(), id);
+            }
+            for key in a.suffixes.keys() {
+                file(&mut self.by_suffix, key.clone(), id);
             }
         }
         self.patterns.push(pattern);
     }
+}
+
+fn file(index: &mut HashMap<String, Vec<usize>>, key: String, id: usize) {
+    let ids = index.entry(key).or_default();
+    if ids.last() != Some(&id) {
+        ids.push(id);
+    }
+}
+
+/// The first [`KEY`] letters of a word (all of a shorter one).
+fn head(word: &str) -> &str {
+    word.char_indices()
+        .nth(KEY)
+        .map_or(word, |(i, _)| &word[..i])
+}
+
+/// The last [`KEY`] letters of a word (all of a shorter one).
+fn tail(word: &str) -> &str {
+    word.char_indices()
+        .rev()
+        .nth(KEY - 1)
+        .map_or(word, |(i, _)| &word[i..])
 }
 
 impl<M> Lexicon<M> {
@@ -310,6 +379,7 @@ impl<M> Lexicon<M> {
     pub fn find<'a>(&'a self, text: &NormalizedText) -> Vec<Hit<'a, M>> {
         let tokens = &text.tokens;
         let mut hits: Vec<Hit<'a, M>> = Vec::new();
+        let mut candidates: Vec<usize> = Vec::new();
         let mut try_pattern = |id: usize, start: usize| {
             let pattern = &self.patterns[id];
             let Some(end) = self.match_at(pattern, tokens, start) else {
@@ -332,20 +402,25 @@ impl<M> Lexicon<M> {
             if token.is_number {
                 continue;
             }
-            if token.has_wildcard() || token.elongated {
+            if token.has_wildcard() {
                 (0..self.patterns.len()).for_each(|id| try_pattern(id, start));
                 continue;
             }
-            let exact = self.exact.get(token.text.as_str());
-            let prefix = token
-                .text
-                .char_indices()
-                .nth(PREFIX_KEY)
-                .map_or(token.text.as_str(), |(i, _)| &token.text[..i]);
-            let by_prefix = self.by_prefix.get(prefix);
-            let ids = self.scan.iter().chain(exact.into_iter().flatten());
-            ids.chain(by_prefix.into_iter().flatten())
-                .for_each(|&id| try_pattern(id, start));
+            candidates.clear();
+            candidates.extend_from_slice(&self.scan);
+            let squeezed = token.elongated.then(|| squeeze(&token.text));
+            for t in std::iter::once(token.text.as_str()).chain(squeezed.as_deref()) {
+                for (index, key) in [
+                    (&self.exact, t),
+                    (&self.by_prefix, head(t)),
+                    (&self.by_suffix, tail(t)),
+                ] {
+                    candidates.extend(index.get(key).into_iter().flatten());
+                }
+            }
+            candidates.sort_unstable();
+            candidates.dedup();
+            candidates.iter().for_each(|&id| try_pattern(id, start));
         }
         hits
     }
