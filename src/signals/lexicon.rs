@@ -255,6 +255,9 @@ pub struct Lexicon<M> {
     exact: HashMap<String, Vec<usize>>,
     by_prefix: HashMap<String, Vec<usize>>,
     by_suffix: HashMap<String, Vec<usize>>,
+    /// The same by first or last letter alone, for tokens with wildcards (`p*ska`).
+    by_first: HashMap<char, Vec<usize>>,
+    by_last: HashMap<char, Vec<usize>>,
     /// Patterns whose first place cannot be indexed: substrings, short prefixes and suffixes.
     scan: Vec<usize>,
 }
@@ -278,6 +281,8 @@ impl<M: DeserializeOwned> Lexicon<M> {
             exact: HashMap::new(),
             by_prefix: HashMap::new(),
             by_suffix: HashMap::new(),
+            by_first: HashMap::new(),
+            by_last: HashMap::new(),
             scan: Vec::new(),
         };
         for (term, def) in file.term.into_iter().enumerate() {
@@ -339,12 +344,19 @@ impl<M: DeserializeOwned> Lexicon<M> {
             for key in a.suffixes.keys() {
                 file(&mut self.by_suffix, key.clone(), id);
             }
+            for w in &a.all {
+                match (w.kind, w.chars.first(), w.chars.last()) {
+                    (Kind::Suffix, _, Some(&last)) => file(&mut self.by_last, last, id),
+                    (_, Some(&first), _) => file(&mut self.by_first, first, id),
+                    _ => {}
+                }
+            }
         }
         self.patterns.push(pattern);
     }
 }
 
-fn file(index: &mut HashMap<String, Vec<usize>>, key: String, id: usize) {
+fn file<K: Eq + std::hash::Hash>(index: &mut HashMap<K, Vec<usize>>, key: K, id: usize) {
     let ids = index.entry(key).or_default();
     if ids.last() != Some(&id) {
         ids.push(id);
@@ -402,20 +414,20 @@ impl<M> Lexicon<M> {
             if token.is_number {
                 continue;
             }
-            if token.has_wildcard() {
-                (0..self.patterns.len()).for_each(|id| try_pattern(id, start));
-                continue;
-            }
             candidates.clear();
             candidates.extend_from_slice(&self.scan);
-            let squeezed = token.elongated.then(|| squeeze(&token.text));
-            for t in std::iter::once(token.text.as_str()).chain(squeezed.as_deref()) {
-                for (index, key) in [
-                    (&self.exact, t),
-                    (&self.by_prefix, head(t)),
-                    (&self.by_suffix, tail(t)),
-                ] {
-                    candidates.extend(index.get(key).into_iter().flatten());
+            if token.has_wildcard() {
+                self.wild_candidates(&token.text, &mut candidates);
+            } else {
+                let squeezed = token.elongated.then(|| squeeze(&token.text));
+                for t in std::iter::once(token.text.as_str()).chain(squeezed.as_deref()) {
+                    for (index, key) in [
+                        (&self.exact, t),
+                        (&self.by_prefix, head(t)),
+                        (&self.by_suffix, tail(t)),
+                    ] {
+                        candidates.extend(index.get(key).into_iter().flatten());
+                    }
                 }
             }
             candidates.sort_unstable();
@@ -423,6 +435,22 @@ impl<M> Lexicon<M> {
             candidates.iter().for_each(|&id| try_pattern(id, start));
         }
         hits
+    }
+
+    /// Patterns a token with wildcards (`p*ska`) may start: by its first letter (a plausible
+    /// token starts with one), and by its last unless that is a wildcard too.
+    fn wild_candidates(&self, token: &str, out: &mut Vec<usize>) {
+        let first = token.chars().next();
+        out.extend(
+            first
+                .and_then(|c| self.by_first.get(&c))
+                .into_iter()
+                .flatten(),
+        );
+        match token.chars().last().filter(|c| *c != WILDCARD) {
+            Some(last) => out.extend(self.by_last.get(&last).into_iter().flatten()),
+            None => out.extend(self.by_last.values().flatten()),
+        }
     }
 
     /// The end (exclusive) of the tokens the pattern covers from `start`, if it matches there.
