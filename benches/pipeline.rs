@@ -1,5 +1,6 @@
 //! Criterion benches over the golden fixtures: normalisation, signals, and the whole CPU path
-//! (normalize → signals → scores → policy), one comment per iteration, cycling through them all.
+//! (normalize → signals → scores → policy), one comment per iteration, cycling through them all;
+//! and the worst case, the longest text allowed with every word disguised.
 
 use std::hint::black_box;
 
@@ -51,6 +52,17 @@ fn stages(c: &mut Criterion) {
     });
     per_comment(c, "pipeline", &comments, |comment| {
         pipeline.decide(comment, AuthorHistory::default(), now)
+    });
+    // The worst a client can send: the longest text allowed, every word disguised.
+    let disguised = "p*ska v1ttu f*cking sh!t P.A.S.K.A paskaaaa ";
+    let text: String = disguised
+        .chars()
+        .cycle()
+        .take(wire::MAX_TEXT_CHARS)
+        .collect();
+    let longest = Comment::new("longest", text);
+    c.bench_function("pipeline_longest_disguised", |b| {
+        b.iter(|| black_box(pipeline.decide(&longest, AuthorHistory::default(), now)))
     });
 }
 

@@ -7,7 +7,7 @@ use crate::normalize::NormalizedText;
 use crate::scoring::{Assessment, Scorer, Scores, Sentiment, SentimentLabel};
 use crate::signals::{Category, Cue, Severity, Signals, ToxicKind, style};
 
-pub const VERSION: &str = "rules-2026-11-25";
+pub const VERSION: &str = "rules-2026-11-26";
 
 /// A sentiment score beyond this (either way) is not neutral.
 const SENTIMENT_LABEL: f32 = 0.25;
