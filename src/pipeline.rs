@@ -49,6 +49,30 @@ pub struct Outcome {
     pub took: Duration,
 }
 
+impl Outcome {
+    /// What the register records of this outcome for `comment`.
+    pub fn case<'a>(&'a self, comment: &'a Comment) -> NewCase<'a> {
+        NewCase {
+            comment_id: &comment.id,
+            channel: comment.channel.as_deref(),
+            thread_id: comment.thread.as_ref().and_then(|t| t.id.as_deref()),
+            author_id: comment.author.as_ref().and_then(|a| a.id.as_deref()),
+            text: &comment.text,
+            action: self.decision.action,
+            priority: self.decision.priority,
+            route: self.decision.route,
+            scores: &self.assessment.scores,
+            sentiment: &self.assessment.sentiment,
+            signals: &self.signals,
+            reasons: &self.decision.reasons,
+            policy_name: &self.policy_name,
+            policy_version: self.policy_version,
+            model_version: &self.model_version,
+            created_at: comment.created_at.unwrap_or_else(Utc::now),
+        }
+    }
+}
+
 pub struct Pipeline {
     lexicons: Lexicons,
     scorer: Box<dyn Scorer>,
@@ -99,7 +123,7 @@ impl Pipeline {
             .filter(|_| register::is_recorded(outcome.decision.action, outcome.decision.priority))
         {
             let t = Instant::now();
-            outcome.case_id = Some(register.record(&new_case(comment, &outcome)).await?);
+            outcome.case_id = Some(register.record(&outcome.case(comment)).await?);
             outcome.stages.push((Stage::Register, t.elapsed()));
         }
         outcome.took = start.elapsed();
@@ -150,26 +174,5 @@ impl Pipeline {
             stages,
             took: start.elapsed(),
         }
-    }
-}
-
-fn new_case<'a>(comment: &'a Comment, outcome: &'a Outcome) -> NewCase<'a> {
-    NewCase {
-        comment_id: &comment.id,
-        channel: comment.channel.as_deref(),
-        thread_id: comment.thread.as_ref().and_then(|t| t.id.as_deref()),
-        author_id: comment.author.as_ref().and_then(|a| a.id.as_deref()),
-        text: &comment.text,
-        action: outcome.decision.action,
-        priority: outcome.decision.priority,
-        route: outcome.decision.route,
-        scores: &outcome.assessment.scores,
-        sentiment: &outcome.assessment.sentiment,
-        signals: &outcome.signals,
-        reasons: &outcome.decision.reasons,
-        policy_name: &outcome.policy_name,
-        policy_version: outcome.policy_version,
-        model_version: &outcome.model_version,
-        created_at: comment.created_at.unwrap_or_else(Utc::now),
     }
 }

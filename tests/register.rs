@@ -7,7 +7,7 @@ use std::sync::{LazyLock, Once};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use seula::domain::{Action, Author, Comment, Priority};
+use seula::domain::{Action, Author, Comment, Priority, Thread};
 use seula::pipeline::{Outcome, Pipeline};
 use seula::policy::AuthorHistory;
 use seula::register::{NewCase, Register};
@@ -133,17 +133,21 @@ async fn one_connection(url: &str) -> PgPool {
         .unwrap_or_else(|e| panic!("PostgreSQL at {POSTGRES_URL}: {e}"))
 }
 
-/// One comment as the pipeline decides it; each test picks its own ids and action.
+/// One comment and how the pipeline decides it; each test picks its own ids and action.
+static COMMENT: LazyLock<Comment> = LazyLock::new(|| Comment {
+    channel: Some("facebook".into()),
+    created_at: Some(created_at()),
+    thread: Some(Thread {
+        id: Some("fb:post77".into()),
+        parent_text: None,
+    }),
+    author: Some(Author::default()),
+    ..Comment::new("c", "MIKSI TÄÄ EI TOIMI!!!! vitun operaattori")
+});
 static DECIDED: LazyLock<Outcome> = LazyLock::new(|| {
-    let comment = Comment {
-        channel: Some("facebook".into()),
-        created_at: Some(created_at()),
-        author: Some(Author::default()),
-        ..Comment::new("c", "MIKSI TÄÄ EI TOIMI!!!! vitun operaattori")
-    };
     Pipeline::shipped()
         .expect("pipeline")
-        .decide(&comment, AuthorHistory::default(), created_at())
+        .decide(&COMMENT, AuthorHistory::default(), created_at())
 });
 
 fn created_at() -> DateTime<Utc> {
@@ -151,24 +155,12 @@ fn created_at() -> DateTime<Utc> {
 }
 
 fn case<'a>(comment_id: &'a str, author_id: Option<&'a str>, action: Action) -> NewCase<'a> {
-    let outcome = &*DECIDED;
     NewCase {
         comment_id,
-        channel: Some("facebook"),
-        thread_id: Some("fb:post77"),
         author_id,
-        text: "MIKSI TÄÄ EI TOIMI!!!! vitun operaattori",
         action,
         priority: Priority::Urgent,
-        route: None,
-        scores: &outcome.assessment.scores,
-        sentiment: &outcome.assessment.sentiment,
-        signals: &outcome.signals,
-        reasons: &outcome.decision.reasons,
-        policy_name: &outcome.policy_name,
-        policy_version: outcome.policy_version,
-        model_version: &outcome.model_version,
-        created_at: created_at(),
+        ..DECIDED.case(&COMMENT)
     }
 }
 
