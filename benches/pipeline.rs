@@ -53,6 +53,13 @@ fn stages(c: &mut Criterion) {
     per_comment(c, "pipeline", &comments, |comment| {
         pipeline.decide(comment, AuthorHistory::default(), now)
     });
+    // The comment of median length, alone: a typical comment's time.
+    let mut by_length: Vec<&Comment> = comments.iter().collect();
+    by_length.sort_by_key(|c| c.text.chars().count());
+    let median = by_length[by_length.len() / 2];
+    c.bench_function("pipeline_median_length_comment", |b| {
+        b.iter(|| black_box(pipeline.decide(median, AuthorHistory::default(), now)))
+    });
     // The worst a client can send: the longest text allowed, every word disguised.
     let disguised = "p*ska v1ttu f*cking sh!t P.A.S.K.A paskaaaa ";
     let text: String = disguised
