@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Author, Reason};
+use crate::signals::is_vowel;
 
 pub const NEW_ACCOUNT_DAYS: u32 = 30;
 pub const FEW_FOLLOWERS: u64 = 10;
@@ -92,10 +93,6 @@ impl AccountSignals {
 const KEYBOARD_RUNS: &[&str] = &[
     "qwer", "wert", "asdf", "sdfg", "zxcv", "xcvb", "hjkl", "jklö", "uiop", "yxcv",
 ];
-
-fn is_vowel(c: char) -> bool {
-    "aeiouyåäöáéíóú".contains(c)
-}
 
 /// How random, number-laden or mismatched a display name and handle look.
 fn name_score(name: Option<&str>, handle: Option<&str>) -> f32 {

@@ -96,6 +96,14 @@ pub fn extract(
     }
 }
 
+/// A vowel of Finnish, Swedish or English, accented ones included.
+pub(crate) fn is_vowel(c: char) -> bool {
+    matches!(
+        c,
+        'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'å' | 'ä' | 'ö' | 'á' | 'é' | 'í' | 'ó' | 'ú'
+    )
+}
+
 /// Every signal that fired, as reasons; the policy orders them and adds its own.
 pub fn explain(signals: &Signals) -> Vec<Reason> {
     let mut reasons: Vec<Reason> = Vec::new();

@@ -93,14 +93,12 @@ impl ToxicityLexicons {
 
     /// `in_reply`: the comment answers another comment (its thread has a parent text).
     pub fn find(&self, original: &str, text: &NormalizedText, in_reply: bool) -> Vec<ToxicHit> {
-        let bare_reply = in_reply && text.words().count() <= BARE_REPLY_WORDS;
-        let targeted = bare_reply || self.addresses_someone(text);
         let kinds = [
             (ToxicKind::Insult, &self.insult),
             (ToxicKind::Threat, &self.threat),
             (ToxicKind::IdentityAttack, &self.identity),
         ];
-        kinds
+        let mut hits: Vec<ToxicHit> = kinds
             .into_iter()
             .flat_map(|(kind, lexicon)| {
                 lexicon.find(text).into_iter().map(move |h| ToxicHit {
@@ -108,9 +106,18 @@ impl ToxicityLexicons {
                     word: slice(original, h.span),
                     span: h.span,
                     weight: h.meta.weight,
-                    targeted: kind != ToxicKind::Insult || targeted,
+                    targeted: kind != ToxicKind::Insult,
                 })
             })
-            .collect()
+            .collect();
+        // Whom an insult is aimed at is asked only when there is an insult.
+        if hits.iter().any(|h| h.kind == ToxicKind::Insult) {
+            let bare_reply = in_reply && text.words().count() <= BARE_REPLY_WORDS;
+            let targeted = bare_reply || self.addresses_someone(text);
+            for h in hits.iter_mut().filter(|h| h.kind == ToxicKind::Insult) {
+                h.targeted = targeted;
+            }
+        }
+        hits
     }
 }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Comment, Reason, Span};
 use crate::normalize::{Boundary, NormalizedText, slice};
+use crate::signals::is_vowel;
 use crate::signals::lexicon::{Lexicon, NoMeta};
 
 /// Below this the writing counts as very poor.
@@ -129,28 +130,20 @@ impl WritingLexicons {
     }
 }
 
-fn is_vowel(c: char) -> bool {
-    "aeiouyåäöéáíóú".contains(c)
-}
-
 const MASHES: &[&str] = &[
     "qwer", "asdf", "sdfg", "zxcv", "hjkl", "jklö", "ghjk", "fghj", "xcvb",
 ];
 
 /// A word no language would write: no vowels in four letters or more, six consonants in a row, key-mashing.
 fn garbled(word: &str) -> bool {
-    let letters: Vec<char> = word.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.len() < 4 {
-        return false;
-    }
-    let vowels = letters.iter().filter(|c| is_vowel(**c)).count();
-    let mut run = 0;
-    let mut longest = 0;
-    for c in &letters {
-        run = if is_vowel(*c) { 0 } else { run + 1 };
+    let (mut letters, mut vowels, mut run, mut longest) = (0, 0, 0, 0);
+    for c in word.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        run = if is_vowel(c) { 0 } else { run + 1 };
+        vowels += usize::from(run == 0);
         longest = longest.max(run);
     }
-    vowels == 0 || longest >= 6 || MASHES.iter().any(|m| word.contains(m))
+    letters >= 4 && (vowels == 0 || longest >= 6 || MASHES.iter().any(|m| word.contains(m)))
 }
 
 fn quality(text: &NormalizedText) -> f32 {
