@@ -4,7 +4,7 @@
 //! exact (`ass`), a prefix for inflected stems and compounds (`vitu*`), a suffix (`*paska`), a
 //! substring (`*fuck*`) or a gap of up to three tokens (`~`); a place may list alternatives
 //! (`idiootti|ääliö|pelle*`); terms carry exceptions. Patterns are indexed by the words their
-//! first place accepts, so a comment costs a few hash look-ups per token, not a scan.
+//! first place accepts, so a comment costs a few hash look-ups per token, not a scan of patterns.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
@@ -66,7 +66,12 @@ impl Word {
             let chars: Vec<char> = token.text.chars().collect();
             return plausible(&chars) && self.matches_wild(&chars);
         }
-        let (t, w) = (token.text.as_str(), self.text.as_str());
+        self.matches_text(&token.text)
+    }
+
+    /// Whether a token without wildcards matches.
+    fn matches_text(&self, t: &str) -> bool {
+        let w = self.text.as_str();
         match self.kind {
             Kind::Exact => t == w,
             Kind::Prefix => t.starts_with(w),
@@ -258,8 +263,9 @@ pub struct Lexicon<M> {
     /// The same by first or last letter alone, for tokens with wildcards (`p*ska`).
     by_first: HashMap<char, Vec<usize>>,
     by_last: HashMap<char, Vec<usize>>,
-    /// Patterns whose first place cannot be indexed: substrings, short prefixes and suffixes.
-    scan: Vec<usize>,
+    /// Words that cannot be filed by three letters (substrings, shorter affixes), each with the
+    /// patterns whose first place takes it: checked one by one at every token.
+    by_rest: Vec<(Word, Vec<usize>)>,
 }
 
 /// A term that fired, with the tokens it covered.
@@ -283,7 +289,7 @@ impl<M: DeserializeOwned> Lexicon<M> {
             by_suffix: HashMap::new(),
             by_first: HashMap::new(),
             by_last: HashMap::new(),
-            scan: Vec::new(),
+            by_rest: Vec::new(),
         };
         for (term, def) in file.term.into_iter().enumerate() {
             let name = def
@@ -322,8 +328,8 @@ impl<M: DeserializeOwned> Lexicon<M> {
     }
 
     /// Files the pattern under every word its first place accepts: exact words whole, prefixes
-    /// and suffixes by their first or last three letters. A first place that also takes a
-    /// substring or a shorter affix is tried at every token.
+    /// and suffixes by their first or last three letters (and letter, for tokens with
+    /// wildcards), substrings and shorter affixes in a list checked at every token.
     fn index(&mut self, pattern: Pattern) {
         let id = self.patterns.len();
         // The shrunk first place too, for elongated tokens (`fuuuck` -> `fuck`).
@@ -331,10 +337,6 @@ impl<M: DeserializeOwned> Lexicon<M> {
             let Slot::Words(a) = slot else {
                 continue;
             };
-            if !a.rest.is_empty() {
-                self.scan.push(id);
-                break;
-            }
             for e in &a.exact {
                 file(&mut self.exact, e.clone(), id);
             }
@@ -344,8 +346,22 @@ impl<M: DeserializeOwned> Lexicon<M> {
             for key in a.suffixes.keys() {
                 file(&mut self.by_suffix, key.clone(), id);
             }
+            for w in &a.rest {
+                let at = match self.by_rest.iter().position(|(r, _)| r == w) {
+                    Some(at) => at,
+                    None => {
+                        self.by_rest.push((w.clone(), Vec::new()));
+                        self.by_rest.len() - 1
+                    }
+                };
+                let ids = &mut self.by_rest[at].1;
+                if ids.last() != Some(&id) {
+                    ids.push(id);
+                }
+            }
             for w in &a.all {
                 match (w.kind, w.chars.first(), w.chars.last()) {
+                    (Kind::Contains, _, _) => {}
                     (Kind::Suffix, _, Some(&last)) => file(&mut self.by_last, last, id),
                     (_, Some(&first), _) => file(&mut self.by_first, first, id),
                     _ => {}
@@ -415,9 +431,8 @@ impl<M> Lexicon<M> {
                 continue;
             }
             candidates.clear();
-            candidates.extend_from_slice(&self.scan);
             if token.has_wildcard() {
-                self.wild_candidates(&token.text, &mut candidates);
+                self.wild_candidates(token, &mut candidates);
             } else {
                 let squeezed = token.elongated.then(|| squeeze(&token.text));
                 for t in std::iter::once(token.text.as_str()).chain(squeezed.as_deref()) {
@@ -427,6 +442,11 @@ impl<M> Lexicon<M> {
                         (&self.by_suffix, tail(t)),
                     ] {
                         candidates.extend(index.get(key).into_iter().flatten());
+                    }
+                    for (w, ids) in &self.by_rest {
+                        if w.matches_text(t) {
+                            candidates.extend(ids);
+                        }
                     }
                 }
             }
@@ -438,18 +458,23 @@ impl<M> Lexicon<M> {
     }
 
     /// Patterns a token with wildcards (`p*ska`) may start: by its first letter (a plausible
-    /// token starts with one), and by its last unless that is a wildcard too.
-    fn wild_candidates(&self, token: &str, out: &mut Vec<usize>) {
-        let first = token.chars().next();
+    /// token starts with one), by its last unless that is a wildcard too, and by substring.
+    fn wild_candidates(&self, token: &Token, out: &mut Vec<usize>) {
+        let first = token.text.chars().next();
         out.extend(
             first
                 .and_then(|c| self.by_first.get(&c))
                 .into_iter()
                 .flatten(),
         );
-        match token.chars().last().filter(|c| *c != WILDCARD) {
+        match token.text.chars().last().filter(|c| *c != WILDCARD) {
             Some(last) => out.extend(self.by_last.get(&last).into_iter().flatten()),
             None => out.extend(self.by_last.values().flatten()),
+        }
+        for (w, ids) in &self.by_rest {
+            if w.matches(token) {
+                out.extend(ids);
+            }
         }
     }
 
