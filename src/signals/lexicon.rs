@@ -395,14 +395,6 @@ fn tail(word: &str) -> &str {
 }
 
 impl<M> Lexicon<M> {
-    pub fn len(&self) -> usize {
-        self.terms.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
     /// Every term that fires, once per place, in text order. Overlapping hits of one term keep the first.
     pub fn find<'a>(&'a self, text: &NormalizedText) -> Vec<Hit<'a, M>> {
         let tokens = &text.tokens;

@@ -87,7 +87,7 @@ impl ToxicityLexicons {
     }
 
     /// Whether the comment addresses someone: second person, a staff role, an @mention.
-    pub fn addresses_someone(&self, text: &NormalizedText) -> bool {
+    fn addresses_someone(&self, text: &NormalizedText) -> bool {
         !text.mentions.is_empty() || !self.target.find(text).is_empty()
     }
 
