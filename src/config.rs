@@ -25,6 +25,48 @@ pub enum Command {
     Serve(ServeConfig),
     /// Score JSON Lines requests from a file or stdin, one response line per input line.
     Score(ScoreConfig),
+    /// Train the models from labelled JSON Lines (the format of ../shared/data) into a folder.
+    Train(TrainConfig),
+    /// Score a labelled JSON Lines file and print metrics.
+    Eval(EvalConfig),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TrainConfig {
+    /// The folder of labelled data (sentiment_en, offensive_en, hate_en, complaints_en, sentiment_fi).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The project's own labelled Finnish comments.
+    #[arg(long, default_value = "fixtures/labelled_fi.jsonl")]
+    pub own: PathBuf,
+    /// The subword tokenizer: used when the file exists, else trained on the data and written
+    /// there (a new one differs run to run, so keeping it keeps training reproducible).
+    #[arg(long, default_value = "training/tokenizer.json")]
+    pub tokenizer: PathBuf,
+    /// Where to write the models and their manifest.
+    #[arg(long, default_value = "models")]
+    pub out: PathBuf,
+    /// Text features kept per language (the most frequent).
+    #[arg(long, default_value_t = 16_384)]
+    pub vocabulary: usize,
+    /// Word pieces the subword tokenizer learns.
+    #[arg(long, default_value_t = 12_000)]
+    pub tokenizer_vocabulary: usize,
+    /// L-BFGS iterations per model.
+    #[arg(long, default_value_t = 60)]
+    pub max_iterations: u64,
+    /// Read at most this many rows of each file: a quick run on a sample.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalConfig {
+    /// A labelled JSON Lines file: `text` plus `label` (sentiment) and/or yes/no fields.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub pipeline: PipelineConfig,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -107,6 +149,9 @@ pub struct PipelineConfig {
     /// A policy file (TOML, the shape of src/policy/default.toml) instead of the shipped default.
     #[arg(long, env = "SEULA_POLICY")]
     pub policy: Option<PathBuf>,
+    /// The folder of trained models (`manifest.json`, `tokenizer.json`, one file per language).
+    #[arg(long, env = "SEULA_MODELS", default_value = "models")]
+    pub models: PathBuf,
     /// How far back repetition looks, in hours.
     #[arg(long, env = "SEULA_REPETITION_WINDOW_HOURS", default_value_t = 24)]
     pub repetition_window_hours: u64,

@@ -13,12 +13,15 @@
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod eval;
+pub mod features;
 pub mod normalize;
 pub mod pipeline;
 pub mod policy;
 pub mod register;
 pub mod scoring;
 pub mod signals;
+pub mod train;
 
 use std::sync::Arc;
 
@@ -29,10 +32,11 @@ use tokio::sync::Semaphore;
 
 use api::error::ApiError;
 use api::wire::{self, ItemError, ScoreResponse};
-use config::{PipelineConfig, ScoreConfig, ServeConfig};
+use config::{EvalConfig, PipelineConfig, ScoreConfig, ServeConfig, TrainConfig};
 use pipeline::Pipeline;
 use policy::Policies;
 use register::Register;
+use scoring::learned::LearnedScorer;
 
 /// The pipeline the configuration asks for: the shipped lexicons and scorer, the configured policy.
 pub fn build_pipeline(config: &PipelineConfig) -> anyhow::Result<Pipeline> {
@@ -45,7 +49,8 @@ pub fn build_pipeline(config: &PipelineConfig) -> anyhow::Result<Pipeline> {
         }
         None => Policies::shipped().map_err(|e| anyhow::anyhow!("shipped policy: {e}"))?,
     };
-    Pipeline::new(policies, config.repetition()).map_err(|e| anyhow::anyhow!(e))
+    let scorer = LearnedScorer::load(&config.models).map_err(|e| anyhow::anyhow!(e))?;
+    Pipeline::new(policies, config.repetition(), Box::new(scorer)).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Everything the server needs, ready to route.
@@ -140,4 +145,29 @@ async fn score_line(
         }
         Err(e) => Ok(serde_json::to_string(&ItemError::new(id, &e))?),
     }
+}
+
+/// `seula train`: trains the models and writes them with their manifest.
+pub fn train(config: &TrainConfig) -> anyhow::Result<scoring::learned::Manifest> {
+    train::train(&train::Options {
+        data: config.data.clone(),
+        own: config.own.clone(),
+        tokenizer: config.tokenizer.clone(),
+        out: config.out.clone(),
+        vocabulary: config.vocabulary,
+        tokenizer_vocabulary: config.tokenizer_vocabulary,
+        max_iterations: config.max_iterations,
+        limit: config.limit,
+    })
+}
+
+/// `seula eval`: metrics of the configured pipeline on one labelled file, printed to stdout.
+pub fn evaluate(config: &EvalConfig) -> anyhow::Result<()> {
+    let pipeline = build_pipeline(&config.pipeline)?;
+    let report = eval::evaluate(&pipeline, &config.data)?;
+    print!(
+        "{}",
+        eval::render(&config.data, pipeline.model_version(), &report)
+    );
+    Ok(())
 }

@@ -22,6 +22,8 @@ async fn main() -> anyhow::Result<()> {
             seula::serve(listener, state, shutdown_signal()).await
         }
         Command::Score(config) => seula::score_lines(&config).await,
+        Command::Train(config) => seula::train(&config).map(|_| ()),
+        Command::Eval(config) => seula::evaluate(&config),
     }
 }
 

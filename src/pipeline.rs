@@ -3,6 +3,7 @@
 //! The server and `seula score` both call [`Pipeline::run`], so they cannot disagree. Everything up
 //! to the policy is CPU-only and takes microseconds; the register is the only I/O.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -11,7 +12,8 @@ use crate::domain::Comment;
 use crate::normalize::normalize;
 use crate::policy::{self, AuthorHistory, Decision, Policies};
 use crate::register::{self, NewCase, Register, RegisterError};
-use crate::scoring::{Assessment, Scorer, rules::RuleScorer};
+use crate::scoring::learned::LearnedScorer;
+use crate::scoring::{Assessment, Scorer};
 use crate::signals::{self, Lexicons, Signals, repetition};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +83,11 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(policies: Policies, repetition: repetition::Config) -> Result<Self, String> {
+    pub fn new(
+        policies: Policies,
+        repetition: repetition::Config,
+        scorer: Box<dyn Scorer>,
+    ) -> Result<Self, String> {
         // Compile the lazily built patterns now, not on the first request.
         signals::language::detect(
             &normalize("warm up https://seula.fi @seula").tokens[0].text,
@@ -89,15 +95,23 @@ impl Pipeline {
         );
         Ok(Self {
             lexicons: Lexicons::shipped()?,
-            scorer: Box::new(RuleScorer),
+            scorer,
             policies,
             repetition: repetition::Memory::new(repetition),
         })
     }
 
-    /// The shipped lexicons, scorer and default policy with default repetition memory.
-    pub fn shipped() -> Result<Self, String> {
-        Self::new(Policies::shipped()?, repetition::Config::default())
+    /// The shipped lexicons and default policy, the models in `models`, default repetition memory.
+    pub fn shipped(models: &Path) -> Result<Self, String> {
+        Self::new(
+            Policies::shipped()?,
+            repetition::Config::default(),
+            Box::new(LearnedScorer::load(models)?),
+        )
+    }
+
+    pub fn model_version(&self) -> &str {
+        self.scorer.version()
     }
 
     pub fn repetition_bound_bytes(&self) -> usize {
@@ -150,7 +164,7 @@ impl Pipeline {
                 .observe(&comment.id, author, repetition::fingerprint(&text), at);
         lap(Stage::Signals, &mut t);
 
-        let assessment = self.scorer.score(&text, &signals);
+        let assessment = self.scorer.score(&comment.text, &text, &signals);
         lap(Stage::Scoring, &mut t);
 
         let policy = self.policies.for_channel(comment.channel.as_deref());

@@ -11,6 +11,10 @@ fn seula_score(args: &[&str], input: &str, dir: &std::path::Path) -> (bool, Vec<
         .args(args)
         .current_dir(dir)
         .env("SEULA_LOG", "warn")
+        .env(
+            "SEULA_MODELS",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/models"),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

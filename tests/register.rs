@@ -145,7 +145,7 @@ static COMMENT: LazyLock<Comment> = LazyLock::new(|| Comment {
     ..Comment::new("c", "MIKSI TÄÄ EI TOIMI!!!! vitun operaattori")
 });
 static DECIDED: LazyLock<Outcome> = LazyLock::new(|| {
-    Pipeline::shipped()
+    Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
         .expect("pipeline")
         .decide(&COMMENT, AuthorHistory::default(), created_at())
 });

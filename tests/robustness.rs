@@ -148,7 +148,9 @@ fn check(pipeline: &Pipeline, text: &str) {
 
 #[test]
 fn any_text_gets_an_answer_with_spans_inside_it() {
-    let pipeline = Pipeline::shipped().expect("pipeline");
+    let pipeline =
+        Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+            .expect("pipeline");
     for text in HARD {
         check(&pipeline, text);
     }

@@ -1,9 +1,11 @@
 //! Scores: calibrated probabilities that a comment is toxic, profane, urgent, a troll's, …
 //!
-//! [`Scorer`] is the seam between explainable signals and the text models. The shipped
-//! [`rules::RuleScorer`] combines signals through hand-set logistic weights; learned models
-//! replace it behind the same trait.
+//! [`Scorer`] is the seam between explainable signals and the text models.
+//! [`rules::RuleScorer`] combines signals through hand-set logistic weights;
+//! [`learned::LearnedScorer`], the shipped scorer, puts linear models trained with linfa on top.
 
+pub mod learned;
+pub mod linear;
 pub mod rules;
 
 use serde::{Deserialize, Serialize};
@@ -77,7 +79,7 @@ pub struct Assessment {
 
 /// Turns a comment's text and signals into scores. Pure and cheap: called on the request path.
 pub trait Scorer: Send + Sync {
-    fn score(&self, text: &NormalizedText, signals: &Signals) -> Assessment;
+    fn score(&self, original: &str, text: &NormalizedText, signals: &Signals) -> Assessment;
     /// Recorded with every decision, so a case can be traced to the model that scored it.
     fn version(&self) -> &str;
 }

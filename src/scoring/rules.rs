@@ -78,7 +78,7 @@ fn counts(s: &Signals) -> Counts {
 }
 
 impl Scorer for RuleScorer {
-    fn score(&self, _text: &NormalizedText, s: &Signals) -> Assessment {
+    fn score(&self, _original: &str, _text: &NormalizedText, s: &Signals) -> Assessment {
         let c = counts(s);
         let shouting = if s.style.shouting >= style::SHOUTING {
             s.style.shouting
@@ -241,7 +241,7 @@ mod tests {
     }
 
     fn scores(s: Signals) -> Scores {
-        RuleScorer.score(&NormalizedText::default(), &s).scores
+        RuleScorer.score("", &NormalizedText::default(), &s).scores
     }
 
     #[test]

@@ -19,8 +19,14 @@ pub struct TestApp {
     pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
+/// The models shipped in the repository.
+pub fn models() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
 pub fn pipeline_config() -> PipelineConfig {
     PipelineConfig {
+        models: models(),
         policy: None,
         repetition_window_hours: 24,
         repetition_authors: 1000,

@@ -1,0 +1,271 @@
+//! `seula eval`: scores a labelled JSON Lines file and prints metrics; the metrics themselves,
+//! shared with training.
+//!
+//! A row's labels say what to measure: `label` (negative / neutral / positive) is sentiment;
+//! a boolean `offensive`, `hate` or `complaint` is measured against `toxicity`,
+//! `identity_attack` and `urgency`; a boolean named after a score (`toxicity`, `insult`,
+//! `threat`, `identity_attack`, `profanity`, `urgency`, …) against that score.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::domain::Comment;
+use crate::pipeline::Pipeline;
+use crate::policy::AuthorHistory;
+use crate::scoring::{Assessment, Scores, SentimentLabel};
+
+/// Metrics of a yes/no score against labels, at the 0.5 boundary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Binary {
+    pub rows: usize,
+    pub positives: usize,
+    pub roc_auc: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// Mean of the F1 of the positive and of the negative class.
+    pub macro_f1: f64,
+    pub accuracy: f64,
+}
+
+/// Metrics of a predicted class against labels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Classes {
+    pub rows: usize,
+    /// Mean of the per-class recalls.
+    pub macro_recall: f64,
+    pub macro_f1: f64,
+    pub accuracy: f64,
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+fn f1(tp: usize, fp: usize, fn_: usize) -> f64 {
+    ratio(2 * tp, 2 * tp + fp + fn_)
+}
+
+/// `(score, label)` pairs; a score of 0.5 or more says yes.
+pub fn binary(pairs: &[(f32, bool)]) -> Binary {
+    let count = |p: fn(bool, bool) -> bool| pairs.iter().filter(|(s, y)| p(*s >= 0.5, *y)).count();
+    let tp = count(|said, is| said && is);
+    let fp = count(|said, is| said && !is);
+    let fn_ = count(|said, is| !said && is);
+    let tn = count(|said, is| !said && !is);
+    Binary {
+        rows: pairs.len(),
+        positives: tp + fn_,
+        roc_auc: roc_auc(pairs),
+        precision: ratio(tp, tp + fp),
+        recall: ratio(tp, tp + fn_),
+        f1: f1(tp, fp, fn_),
+        macro_f1: (f1(tp, fp, fn_) + f1(tn, fn_, fp)) / 2.0,
+        accuracy: ratio(tp + tn, pairs.len()),
+    }
+}
+
+/// The chance that a random positive scores above a random negative (ties count half).
+pub fn roc_auc(pairs: &[(f32, bool)]) -> f64 {
+    let mut sorted = pairs.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut rank_sum, mut positives, mut i) = (0.0, 0usize, 0);
+    while i < sorted.len() {
+        let j = i + sorted[i..]
+            .iter()
+            .take_while(|p| p.0 == sorted[i].0)
+            .count();
+        let mid_rank = (i + j + 1) as f64 / 2.0;
+        let tied_positives = sorted[i..j].iter().filter(|p| p.1).count();
+        rank_sum += mid_rank * tied_positives as f64;
+        positives += tied_positives;
+        i = j;
+    }
+    let negatives = pairs.len() - positives;
+    if positives == 0 || negatives == 0 {
+        return 0.5;
+    }
+    (rank_sum - (positives * (positives + 1)) as f64 / 2.0) / (positives * negatives) as f64
+}
+
+/// `(predicted, actual)` class pairs over `k` classes.
+pub fn classes(pairs: &[(usize, usize)], k: usize) -> Classes {
+    let (mut recall, mut f1_sum) = (0.0, 0.0);
+    for c in 0..k {
+        let tp = pairs.iter().filter(|(p, a)| *p == c && *a == c).count();
+        let fp = pairs.iter().filter(|(p, a)| *p == c && *a != c).count();
+        let fn_ = pairs.iter().filter(|(p, a)| *p != c && *a == c).count();
+        recall += ratio(tp, tp + fn_);
+        f1_sum += f1(tp, fp, fn_);
+    }
+    Classes {
+        rows: pairs.len(),
+        macro_recall: recall / k as f64,
+        macro_f1: f1_sum / k as f64,
+        accuracy: ratio(pairs.iter().filter(|(p, a)| p == a).count(), pairs.len()),
+    }
+}
+
+/// The sentiment class index of a `label` value: negative 0, neutral 1, positive 2.
+pub fn sentiment_class(label: &str) -> Option<usize> {
+    match label {
+        "negative" => Some(0),
+        "neutral" => Some(1),
+        "positive" => Some(2),
+        _ => None,
+    }
+}
+
+fn class_of(label: SentimentLabel) -> usize {
+    match label {
+        SentimentLabel::Negative => 0,
+        SentimentLabel::Neutral => 1,
+        SentimentLabel::Positive => 2,
+    }
+}
+
+/// The score a boolean label field is measured against, if any.
+pub fn score_for(field: &str) -> Option<&'static str> {
+    match field {
+        "offensive" => Some("toxicity"),
+        "hate" => Some("identity_attack"),
+        "complaint" => Some("urgency"),
+        other => Scores::NAMES.into_iter().find(|n| *n == other),
+    }
+}
+
+/// What one file measured.
+#[derive(Debug)]
+pub struct Report {
+    pub rows: usize,
+    pub per_comment: Duration,
+    pub sentiment: Option<Classes>,
+    /// (label field, score, metrics), in the order the fields first appear.
+    pub binary: Vec<(String, &'static str, Binary)>,
+}
+
+/// Scores every row of a labelled JSON Lines file through the pipeline (no register).
+pub fn evaluate(pipeline: &Pipeline, path: &Path) -> anyhow::Result<Report> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut sentiment = Vec::new();
+    // (label field, score, (score value, label) pairs), in the order the fields first appear.
+    type Pairs = (String, &'static str, Vec<(f32, bool)>);
+    let mut binary: Vec<Pairs> = Vec::new();
+    let (mut rows, mut busy) = (0, Duration::ZERO);
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row: Value = serde_json::from_str(&line)
+            .with_context(|| format!("{} line {}: not JSON", path.display(), n + 1))?;
+        let text = row["text"]
+            .as_str()
+            .with_context(|| format!("{} line {}: no \"text\"", path.display(), n + 1))?;
+        let t = Instant::now();
+        let outcome = pipeline.decide(
+            &Comment::new(format!("eval-{n}"), text),
+            AuthorHistory::default(),
+            Utc::now(),
+        );
+        busy += t.elapsed();
+        rows += 1;
+        let a: &Assessment = &outcome.assessment;
+        if let Some(class) = row["label"].as_str().and_then(sentiment_class) {
+            sentiment.push((class_of(a.sentiment.label), class));
+        }
+        for (field, value) in row.as_object().into_iter().flatten() {
+            let (Some(label), Some(score)) = (value.as_bool(), score_for(field)) else {
+                continue;
+            };
+            let s = a.scores.get(score).unwrap_or_default();
+            match binary.iter_mut().find(|(f, _, _)| f == field) {
+                Some((_, _, pairs)) => pairs.push((s, label)),
+                None => binary.push((field.clone(), score, vec![(s, label)])),
+            }
+        }
+    }
+    anyhow::ensure!(rows > 0, "{} has no rows", path.display());
+    Ok(Report {
+        rows,
+        per_comment: busy / rows as u32,
+        sentiment: (!sentiment.is_empty()).then(|| classes(&sentiment, 3)),
+        binary: binary
+            .into_iter()
+            .map(|(field, score, pairs)| (field, score, self::binary(&pairs)))
+            .collect(),
+    })
+}
+
+/// The report as the table `seula eval` prints.
+pub fn render(path: &Path, model_version: &str, report: &Report) -> String {
+    let mut out = format!(
+        "{}: {} rows, model {model_version}, {:.1} µs per comment\n",
+        path.display(),
+        report.rows,
+        report.per_comment.as_secs_f64() * 1e6
+    );
+    if let Some(s) = &report.sentiment {
+        out += &format!(
+            "\n| sentiment | rows | macro-recall | macro-F1 | accuracy |\n|---|---|---|---|---|\n| label | {} | {:.3} | {:.3} | {:.3} |\n",
+            s.rows, s.macro_recall, s.macro_f1, s.accuracy
+        );
+    }
+    if !report.binary.is_empty() {
+        out += "\n| label → score | rows | positives | ROC-AUC | precision | recall | F1 | macro-F1 |\n|---|---|---|---|---|---|---|---|\n";
+        for (field, score, b) in &report.binary {
+            out += &format!(
+                "| {field} → {score} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+                b.rows, b.positives, b.roc_auc, b.precision, b.recall, b.f1, b.macro_f1
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_metrics_at_the_boundary() {
+        // tp 2, fp 1, fn 1, tn 2
+        let pairs = [
+            (0.9, true),
+            (0.6, true),
+            (0.7, false),
+            (0.2, true),
+            (0.1, false),
+            (0.3, false),
+        ];
+        let b = binary(&pairs);
+        assert_eq!((b.rows, b.positives), (6, 3));
+        assert!((b.precision - 2.0 / 3.0).abs() < 1e-9);
+        assert!((b.recall - 2.0 / 3.0).abs() < 1e-9);
+        assert!((b.macro_f1 - 2.0 / 3.0).abs() < 1e-9);
+        assert!((b.accuracy - 4.0 / 6.0).abs() < 1e-9);
+        // positives 0.9 0.6 0.2 against negatives 0.7 0.1 0.3: 6 of 9 pairs ordered right
+        assert!((b.roc_auc - 6.0 / 9.0).abs() < 1e-9, "{}", b.roc_auc);
+    }
+
+    #[test]
+    fn roc_auc_counts_ties_half_and_is_one_for_a_perfect_ranking() {
+        assert!((roc_auc(&[(0.5, true), (0.5, false)]) - 0.5).abs() < 1e-9);
+        assert!((roc_auc(&[(0.9, true), (0.8, true), (0.1, false)]) - 1.0).abs() < 1e-9);
+        assert!((roc_auc(&[(0.1, true), (0.9, false)])).abs() < 1e-9);
+    }
+
+    #[test]
+    fn macro_recall_weighs_each_class_equally() {
+        // Always "neutral": accuracy follows the majority, macro-recall is a third.
+        let pairs: Vec<(usize, usize)> = [0, 1, 1, 1, 1, 1, 1, 2].iter().map(|a| (1, *a)).collect();
+        let c = classes(&pairs, 3);
+        assert!((c.accuracy - 0.75).abs() < 1e-9);
+        assert!((c.macro_recall - 1.0 / 3.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,270 @@
+//! The shipped scorer: the rule scores, then the learned models on top.
+//!
+//! The rule scorer runs first and its scores become dense features of the learned models, so a
+//! model can lean on the lexicons where its training data is thin. Where a language model has a
+//! head for a score, the score is the larger of the head's calibrated output and the rule
+//! score: a model may find what the lexicons miss, but never talks down a lexicon hit that the
+//! reasons show. Sentiment is the model's alone; scores without a head (severe toxicity, spam,
+//! troll, and threat in English) stay rule scores.
+//!
+//! `models/` holds `manifest.json`, `tokenizer.json` and one `<language>.json` per language.
+//! Loading checks the feature schema and every file's SHA-256 against the manifest, and fails
+//! with a message that says which file and what to do.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::Language;
+use crate::features::{self, Featurizer};
+use crate::normalize::NormalizedText;
+use crate::scoring::linear::{LanguageModel, Linear, Prediction, Target};
+use crate::scoring::rules::RuleScorer;
+use crate::scoring::{Assessment, Scorer, Sentiment, SentimentLabel};
+use crate::signals::Signals;
+
+pub const MANIFEST: &str = "manifest.json";
+pub const TOKENIZER: &str = "tokenizer.json";
+pub const LANGUAGES: [&str; 2] = ["fi", "en"];
+
+/// What `models/manifest.json` says about the shipped models.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Recorded with every decision; derived from the models' checksums.
+    pub version: String,
+    pub feature_schema: u32,
+    pub command: String,
+    pub files: Vec<FileEntry>,
+    pub data: Vec<DataEntry>,
+    pub heads: Vec<HeadEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// One labelled file the models learned from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DataEntry {
+    pub file: String,
+    pub rows: usize,
+    pub sha256: String,
+}
+
+/// One head: what it learned from and how it did on its development rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeadEntry {
+    pub language: String,
+    pub target: Target,
+    pub train: Vec<String>,
+    pub train_rows: usize,
+    pub dev: String,
+    pub dev_rows: usize,
+    pub dev_metrics: Vec<(String, f64)>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub struct LearnedScorer {
+    rules: RuleScorer,
+    featurizer: Featurizer,
+    fi: Linear,
+    en: Linear,
+    version: String,
+}
+
+impl LearnedScorer {
+    /// Loads and checks the models in `dir`.
+    pub fn load(dir: &Path) -> Result<Self, String> {
+        let read = |name: &str| {
+            std::fs::read(dir.join(name)).map_err(|e| {
+                format!(
+                    "reading {}: {e} (set --models or SEULA_MODELS to the models folder, or run `seula train`)",
+                    dir.join(name).display()
+                )
+            })
+        };
+        let manifest: Manifest = serde_json::from_slice(&read(MANIFEST)?)
+            .map_err(|e| format!("{}: {e}", dir.join(MANIFEST).display()))?;
+        if manifest.feature_schema != features::SCHEMA {
+            return Err(format!(
+                "{} was trained on feature schema {}, this build computes schema {}: retrain with `seula train`",
+                dir.display(),
+                manifest.feature_schema,
+                features::SCHEMA
+            ));
+        }
+        let verified = |name: &str| -> Result<Vec<u8>, String> {
+            let bytes = read(name)?;
+            let entry = manifest
+                .files
+                .iter()
+                .find(|f| f.name == name)
+                .ok_or_else(|| format!("{MANIFEST} in {} lists no {name}", dir.display()))?;
+            let actual = sha256_hex(&bytes);
+            if actual != entry.sha256 {
+                return Err(format!(
+                    "{} does not match {MANIFEST} (SHA-256 {actual}, expected {}): the file changed after training",
+                    dir.join(name).display(),
+                    entry.sha256
+                ));
+            }
+            Ok(bytes)
+        };
+        let tokenizer = tokenizers::Tokenizer::from_bytes(verified(TOKENIZER)?)
+            .map_err(|e| format!("{}: {e}", dir.join(TOKENIZER).display()))?;
+        let language = |name: &str| -> Result<Linear, String> {
+            let file = format!("{name}.json");
+            let model: LanguageModel = serde_json::from_slice(&verified(&file)?)
+                .map_err(|e| format!("{}: {e}", dir.join(&file).display()))?;
+            Linear::new(model)
+        };
+        Ok(Self {
+            rules: RuleScorer,
+            featurizer: Featurizer::new(tokenizer),
+            fi: language("fi")?,
+            en: language("en")?,
+            version: manifest.version,
+        })
+    }
+
+    /// The Finnish model for Finnish, the English one for English; for any other or unknown
+    /// language, whichever knows more of the text's features.
+    fn model_for(&self, language: Language, hashes: &[u64]) -> &Linear {
+        match language {
+            Language::Fi => &self.fi,
+            Language::En => &self.en,
+            Language::Sv | Language::Und => {
+                if self.fi.known(hashes) > self.en.known(hashes) {
+                    &self.fi
+                } else {
+                    &self.en
+                }
+            }
+        }
+    }
+}
+
+impl Scorer for LearnedScorer {
+    fn score(&self, original: &str, text: &NormalizedText, signals: &Signals) -> Assessment {
+        let mut assessment = self.rules.score(original, text, signals);
+        let mut hashes = Vec::with_capacity(512);
+        self.featurizer.hashes(original, text, &mut hashes);
+        let dense = features::dense(text, signals, &assessment);
+        let model = self.model_for(signals.language, &hashes);
+        let weight = features::text_weight(hashes.len());
+        let scores = &mut assessment.scores;
+        for (target, prediction) in model.predict(&hashes, weight, &dense) {
+            match (target, prediction) {
+                (Target::Sentiment, Prediction::Classes(p)) => {
+                    assessment.sentiment = sentiment(p);
+                }
+                (target, Prediction::Probability(p)) => {
+                    let score = match target {
+                        Target::Toxicity => &mut scores.toxicity,
+                        Target::Insult => &mut scores.insult,
+                        Target::Threat => &mut scores.threat,
+                        Target::IdentityAttack => &mut scores.identity_attack,
+                        Target::Profanity => &mut scores.profanity,
+                        Target::Urgency => &mut scores.urgency,
+                        Target::Sentiment => continue,
+                    };
+                    *score = score.max(p);
+                }
+                (_, Prediction::Classes(_)) => {}
+            }
+        }
+        assessment
+    }
+
+    fn version(&self) -> &str {
+        &self.version
+    }
+}
+
+/// The most likely class; the score is P(positive) - P(negative).
+fn sentiment(p: [f32; 3]) -> Sentiment {
+    let label = match (0..3).fold(0, |best, i| if p[i] > p[best] { i } else { best }) {
+        0 => SentimentLabel::Negative,
+        1 => SentimentLabel::Neutral,
+        _ => SentimentLabel::Positive,
+    };
+    Sentiment {
+        label,
+        score: p[2] - p[0],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped_copy() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        for entry in std::fs::read_dir(&shipped).expect("models folder") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().expect("file name");
+            std::fs::copy(&path, dir.path().join(name)).expect("copy");
+        }
+        dir
+    }
+
+    fn load_error(dir: &Path) -> String {
+        LearnedScorer::load(dir).err().expect("refused")
+    }
+
+    #[test]
+    fn the_shipped_models_load() {
+        let dir = shipped_copy();
+        let scorer = LearnedScorer::load(dir.path()).expect("shipped models");
+        assert!(
+            scorer.version().starts_with("linear-"),
+            "{}",
+            scorer.version()
+        );
+    }
+
+    #[test]
+    fn a_changed_model_file_is_refused_by_its_checksum() {
+        let dir = shipped_copy();
+        let path = dir.path().join("en.json");
+        let mut bytes = std::fs::read(&path).expect("en.json");
+        let last = bytes.len() - 2;
+        bytes[last] = if bytes[last] == b'1' { b'2' } else { b'1' };
+        std::fs::write(&path, bytes).expect("write");
+        let err = load_error(dir.path());
+        assert!(
+            err.contains("en.json does not match manifest.json"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn another_feature_schema_is_refused() {
+        let dir = shipped_copy();
+        let path = dir.path().join(MANIFEST);
+        let mut manifest: Manifest =
+            serde_json::from_slice(&std::fs::read(&path).expect("manifest")).expect("JSON");
+        manifest.feature_schema += 1;
+        std::fs::write(&path, serde_json::to_vec(&manifest).expect("JSON")).expect("write");
+        let err = load_error(dir.path());
+        assert!(err.contains("feature schema"), "{err}");
+        assert!(err.contains("seula train"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_folder_says_how_to_point_at_the_models() {
+        let err = load_error(Path::new("/nonexistent/models"));
+        assert!(err.contains("SEULA_MODELS"), "{err}");
+    }
+}
