@@ -30,7 +30,7 @@ use crate::eval;
 use crate::features::{self, DENSE, Featurizer};
 use crate::normalize::{NormalizedText, normalize};
 use crate::scoring::learned::{
-    DataEntry, FileEntry, HeadEntry, LANGUAGES, MANIFEST, Manifest, TOKENIZER, sha256_hex,
+    DataEntry, FileEntry, HeadEntry, MANIFEST, Manifest, TOKENIZER, sha256_hex,
 };
 use crate::scoring::linear::{Calibration, Head, LanguageModel, Linear, Prediction, Target};
 use crate::scoring::rules::RuleScorer;
@@ -387,7 +387,6 @@ pub fn train(options: &Options) -> anyhow::Result<Manifest> {
         .to_string(false)
         .map_err(|e| anyhow::anyhow!("serializing the tokenizer: {e}"))?;
     written.push((TOKENIZER.to_string(), tokenizer_json.into_bytes()));
-    debug_assert_eq!(LANGUAGES.len() + 1, written.len());
 
     let files_entries: Vec<FileEntry> = written
         .iter()

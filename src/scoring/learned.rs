@@ -26,7 +26,6 @@ use crate::signals::Signals;
 
 pub const MANIFEST: &str = "manifest.json";
 pub const TOKENIZER: &str = "tokenizer.json";
-pub const LANGUAGES: [&str; 2] = ["fi", "en"];
 
 /// What `models/manifest.json` says about the shipped models.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -164,24 +163,23 @@ impl Scorer for LearnedScorer {
         let weight = features::text_weight(hashes.len());
         let scores = &mut assessment.scores;
         for (target, prediction) in model.predict(&hashes, weight, &dense) {
-            match (target, prediction) {
-                (Target::Sentiment, Prediction::Classes(p)) => {
+            let p = match prediction {
+                Prediction::Classes(p) => {
                     assessment.sentiment = sentiment(p);
+                    continue;
                 }
-                (target, Prediction::Probability(p)) => {
-                    let score = match target {
-                        Target::Toxicity => &mut scores.toxicity,
-                        Target::Insult => &mut scores.insult,
-                        Target::Threat => &mut scores.threat,
-                        Target::IdentityAttack => &mut scores.identity_attack,
-                        Target::Profanity => &mut scores.profanity,
-                        Target::Urgency => &mut scores.urgency,
-                        Target::Sentiment => continue,
-                    };
-                    *score = score.max(p);
-                }
-                (_, Prediction::Classes(_)) => {}
-            }
+                Prediction::Probability(p) => p,
+            };
+            let score = match target {
+                Target::Toxicity => &mut scores.toxicity,
+                Target::Insult => &mut scores.insult,
+                Target::Threat => &mut scores.threat,
+                Target::IdentityAttack => &mut scores.identity_attack,
+                Target::Profanity => &mut scores.profanity,
+                Target::Urgency => &mut scores.urgency,
+                Target::Sentiment => continue,
+            };
+            *score = score.max(p);
         }
         assessment
     }
