@@ -66,10 +66,6 @@ impl Featurizer {
         Self { tokenizer }
     }
 
-    pub fn tokenizer(&self) -> &Tokenizer {
-        &self.tokenizer
-    }
-
     /// The text's feature hashes, in text order, repeats kept; `out` is cleared first.
     pub fn hashes(&self, original: &str, text: &NormalizedText, out: &mut Vec<u64>) {
         out.clear();

@@ -351,18 +351,20 @@ pub fn train(options: &Options) -> anyhow::Result<Manifest> {
         &format!("Finnish: {} texts scored by the rules", fi.examples.len()),
     );
 
-    let tokenizer = if options.tokenizer.exists() {
+    let kept = options.tokenizer.exists();
+    let tokenizer = if kept {
         Tokenizer::from_file(&options.tokenizer)
             .map_err(|e| anyhow::anyhow!("{}: {e}", options.tokenizer.display()))?
     } else {
-        let tokenizer = train_tokenizer(options, [&en, &fi], [&heads_en, &heads_fi])?;
-        let json = tokenizer
-            .to_string(false)
-            .map_err(|e| anyhow::anyhow!("serializing the tokenizer: {e}"))?;
-        std::fs::write(&options.tokenizer, json)
-            .with_context(|| format!("writing {}", options.tokenizer.display()))?;
-        tokenizer
+        train_tokenizer(options, [&en, &fi], [&heads_en, &heads_fi])?
     };
+    let tokenizer_json = tokenizer
+        .to_string(false)
+        .map_err(|e| anyhow::anyhow!("serializing the tokenizer: {e}"))?;
+    if !kept {
+        std::fs::write(&options.tokenizer, &tokenizer_json)
+            .with_context(|| format!("writing {}", options.tokenizer.display()))?;
+    }
     progress(
         start,
         &format!(
@@ -382,10 +384,6 @@ pub fn train(options: &Options) -> anyhow::Result<Manifest> {
         head_entries.extend(entries);
         written.push((format!("{name}.json"), serde_json::to_vec(&model)?));
     }
-    let tokenizer_json = featurizer
-        .tokenizer()
-        .to_string(false)
-        .map_err(|e| anyhow::anyhow!("serializing the tokenizer: {e}"))?;
     written.push((TOKENIZER.to_string(), tokenizer_json.into_bytes()));
 
     let files_entries: Vec<FileEntry> = written
