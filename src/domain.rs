@@ -191,6 +191,16 @@ impl Route {
     }
 }
 
+/// Advice to whoever answers the comment, beside the action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recommendation {
+    /// The comment holds the customer's personal data: answer in private messages, not in public.
+    MoveToPrivateMessages,
+    /// The comment attacks a named employee: a supervisor answers, not the person named.
+    SupervisorReplies,
+}
+
 /// One explanation of the decision: a stable code, a human message, where in the text, how much it weighed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reason {

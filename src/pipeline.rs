@@ -14,7 +14,7 @@ use crate::policy::{self, AuthorHistory, Decision, Policies};
 use crate::register::{self, NewCase, Register, RegisterError};
 use crate::scoring::learned::LearnedScorer;
 use crate::scoring::{Assessment, Scorer};
-use crate::signals::{self, Lexicons, Signals, repetition};
+use crate::signals::{self, Lexicons, Signals, personal_data, repetition};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -43,6 +43,8 @@ pub struct Outcome {
     pub signals: Signals,
     pub assessment: Assessment,
     pub decision: Decision,
+    /// When the first reply is due under the policy's reply-time targets and service hours.
+    pub respond_by: Option<DateTime<Utc>>,
     pub policy_name: String,
     pub policy_version: u32,
     pub model_version: String,
@@ -59,7 +61,7 @@ impl Outcome {
             channel: comment.channel.as_deref(),
             thread_id: comment.thread.as_ref().and_then(|t| t.id.as_deref()),
             author_id: comment.author.as_ref().and_then(|a| a.id.as_deref()),
-            text: &comment.text,
+            text: personal_data::mask(&comment.text, &self.signals.personal_data),
             action: self.decision.action,
             priority: self.decision.priority,
             route: self.decision.route,
@@ -71,6 +73,8 @@ impl Outcome {
             policy_version: self.policy_version,
             model_version: &self.model_version,
             created_at: comment.created_at.unwrap_or_else(Utc::now),
+            respond_by: self.respond_by,
+            protective: self.decision.protective,
         }
     }
 }
@@ -93,6 +97,7 @@ impl Pipeline {
             &normalize("warm up https://seula.fi @seula").tokens[0].text,
             None,
         );
+        personal_data::find("warm up 040 123 4567 seula@example.fi FI21 1234 5600 0007 85");
         Ok(Self {
             lexicons: Lexicons::shipped()?,
             scorer,
@@ -175,12 +180,14 @@ impl Pipeline {
             history,
             signals::explain(&signals),
         );
+        let respond_by = policy.respond_by(&decision, at);
         lap(Stage::Policy, &mut t);
 
         Outcome {
             signals,
             assessment,
             decision,
+            respond_by,
             policy_name: policy.name.clone(),
             policy_version: policy.version,
             model_version: self.scorer.version().to_string(),

@@ -64,6 +64,10 @@ async fn contract_example_has_the_documented_shape() {
         "reasons strongest first: {weights:?}"
     );
     assert!(body["case_id"].is_i64());
+    // Urgent, posted at 12:00 in Helsinki: the 30-minute target.
+    assert_eq!(body["respond_by"], "2026-11-22T10:30:00Z");
+    assert_eq!(body["signals"]["personal_data"], json!([]));
+    assert_eq!(body["recommendations"], json!([]));
     assert_eq!(body["policy"], json!({"name": "default", "version": 1}));
     assert!(body["model_version"].is_string() && body["took_ms"].is_f64());
 }
@@ -385,6 +389,8 @@ async fn health_readiness_metrics_and_unknown_paths() {
         "stage=\"normalize\"",
         "stage=\"register\"",
         "seula_actions_total{action=\"review\"} 1",
+        // The contract example was due on 2026-11-22 and nobody has answered it.
+        "seula_cases_overdue 1",
     ] {
         assert!(
             metrics.contains(needle),

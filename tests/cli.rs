@@ -5,12 +5,18 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-fn seula_score(args: &[&str], input: &str, dir: &std::path::Path) -> (bool, Vec<Value>, String) {
+/// Runs `seula score` with `SEULA_LOG=log`; returns success, the output lines and stderr.
+fn seula_score(
+    args: &[&str],
+    input: &str,
+    dir: &std::path::Path,
+    log: &str,
+) -> (bool, Vec<Value>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_seula"))
         .arg("score")
         .args(args)
         .current_dir(dir)
-        .env("SEULA_LOG", "warn")
+        .env("SEULA_LOG", log)
         .env(
             "SEULA_MODELS",
             concat!(env!("CARGO_MANIFEST_DIR"), "/models"),
@@ -54,7 +60,7 @@ fn input() -> String {
 #[test]
 fn one_line_out_for_each_line_in_with_errors_in_place() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (ok, lines, stderr) = seula_score(&[], &input(), dir.path());
+    let (ok, lines, stderr) = seula_score(&[], &input(), dir.path(), "warn");
     assert!(ok, "{stderr}");
     assert_eq!(lines.len(), 6);
     assert_eq!(
@@ -101,6 +107,7 @@ fn record_writes_cases_and_files_work() {
         ],
         "",
         dir.path(),
+        "warn",
     );
     assert!(ok, "{stderr}");
     let out = std::fs::read_to_string(dir.path().join("out.jsonl")).expect("output file");
@@ -117,7 +124,51 @@ fn record_writes_cases_and_files_work() {
 #[test]
 fn a_missing_input_file_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (ok, lines, stderr) = seula_score(&["--input", "nope.jsonl"], "", dir.path());
+    let (ok, lines, stderr) = seula_score(&["--input", "nope.jsonl"], "", dir.path(), "warn");
     assert!(!ok && lines.is_empty());
     assert!(stderr.contains("opening nope.jsonl"), "{stderr}");
+}
+
+#[test]
+fn personal_data_reaches_neither_the_register_nor_the_logs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let raw = [
+        "131052-308T",
+        "FI21 1234 5600 0007 85",
+        "matti.meikalainen@example.fi",
+    ];
+    let text = format!(
+        "Laskutus meni väärin. Hetu {}, tili {}, vastatkaa osoitteeseen {}",
+        raw[0], raw[1], raw[2]
+    );
+    let line = json!({"id": "p1", "text": text, "author": {"id": "fb:user:8"}}).to_string();
+    let (ok, lines, stderr) = seula_score(
+        &["--record", "--database-url", "reg.db"],
+        &line,
+        dir.path(),
+        "trace",
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(lines[0]["action"], "hide", "{}", lines[0]);
+    assert!(
+        stderr.contains("TRACE") || stderr.contains("DEBUG"),
+        "logging at trace: {stderr}"
+    );
+    let stored: String = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| std::fs::read(e.expect("entry").path()).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect();
+    assert!(
+        stored.contains("Laskutus meni väärin"),
+        "the case was recorded"
+    );
+    for value in raw {
+        assert!(!stderr.contains(value), "logs hold {value}");
+        assert!(!stored.contains(value), "register holds {value}");
+        assert!(
+            !lines[0].to_string().contains(value),
+            "output echoes {value}"
+        );
+    }
 }

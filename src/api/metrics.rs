@@ -1,10 +1,12 @@
-//! Prometheus metrics, all named `seula_…`: requests, per-stage latency, actions taken.
+//! Prometheus metrics, all named `seula_…`: requests, per-stage latency, actions taken, and open
+//! cases past their reply-time target (read from the register at each scrape).
 
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
@@ -32,6 +34,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     stages: Family<StageLabels, Histogram>,
     actions: Family<ActionLabels, Counter>,
+    overdue: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -63,11 +66,18 @@ impl Default for Metrics {
             "Scored comments by recommended action",
             actions.clone(),
         );
+        let overdue = Gauge::default();
+        registry.register(
+            "cases_overdue",
+            "Open cases in the register past their reply-time target",
+            overdue.clone(),
+        );
         Self {
             registry,
             requests,
             stages,
             actions,
+            overdue,
         }
     }
 }
@@ -96,6 +106,10 @@ impl Metrics {
                 action: action.as_str(),
             })
             .inc();
+    }
+
+    pub fn set_overdue(&self, cases: i64) {
+        self.overdue.set(cases);
     }
 
     pub fn render(&self) -> String {

@@ -140,6 +140,10 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn render_metrics(State(state): State<AppState>) -> Response {
+    match state.register.overdue(chrono::Utc::now()).await {
+        Ok(cases) => state.metrics.set_overdue(cases),
+        Err(e) => tracing::warn!(error = %e, "overdue cases not counted"),
+    }
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     (
         [(header::CONTENT_TYPE, content_type)],

@@ -5,9 +5,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::error::{ApiError, ErrorBody};
-use crate::domain::{Action, Author, Comment, Language, Priority, Reason, Route, Span, Thread};
+use crate::domain::{
+    Action, Author, Comment, Language, Priority, Reason, Recommendation, Route, Span, Thread,
+};
 use crate::pipeline::Outcome;
 use crate::scoring::{Scores, Sentiment};
+use crate::signals::personal_data::PersonalData;
 use crate::signals::{Category, Severity};
 
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -175,6 +178,10 @@ pub struct ScoreResponse {
     pub scores: Scores,
     pub signals: SignalsOut,
     pub reasons: Vec<Reason>,
+    /// Advice beside the action: `move_to_private_messages`, `supervisor_replies`.
+    pub recommendations: Vec<Recommendation>,
+    /// When the first reply is due (RFC 3339), under the policy's targets and service hours.
+    pub respond_by: Option<DateTime<Utc>>,
     pub case_id: Option<i64>,
     pub policy: PolicyRef,
     pub model_version: String,
@@ -224,6 +231,15 @@ pub struct SignalsOut {
     pub links: u32,
     pub profanity: Vec<ProfanityOut>,
     pub urgency_cues: Vec<CueOut>,
+    /// Kinds and spans only: the values are never echoed.
+    pub personal_data: Vec<PersonalData>,
+    /// The employee or staff role a hostile comment is aimed at.
+    pub staff_target: Option<StaffTargetOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffTargetOut {
+    pub span: Span,
 }
 
 /// Three decimals are plenty for a probability and keep responses readable.
@@ -290,6 +306,11 @@ impl ScoreResponse {
                         span: c.span,
                     })
                     .collect(),
+                personal_data: s.personal_data.clone(),
+                staff_target: s
+                    .staff_target
+                    .as_ref()
+                    .map(|t| StaffTargetOut { span: t.span }),
             },
             reasons: o
                 .decision
@@ -300,6 +321,8 @@ impl ScoreResponse {
                     ..r
                 })
                 .collect(),
+            recommendations: o.decision.recommendations,
+            respond_by: o.respond_by,
             case_id: o.case_id,
             policy: PolicyRef {
                 name: o.policy_name,

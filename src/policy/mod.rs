@@ -2,13 +2,20 @@
 //!
 //! `decide` is pure. The default policy is embedded (`default.toml`); channels inherit it and
 //! override parts. Account, name and writing signals feed only the `troll` score, which the
-//! validator keeps out of `hide` and `delete`, so they alone reach `review` at most.
+//! validator keeps out of `hide` and `delete`, so they alone reach `review` at most. Two
+//! practices have their own handling: a comment holding personal data is hidden to protect the
+//! customer and moved to private messages, and an attack on a named employee goes to a supervisor.
+//! Reply-time targets live in [`reply`].
+
+pub mod reply;
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Action, Priority, Reason, Route};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Action, Priority, Reason, Recommendation, Route};
 use crate::scoring::Scores;
 use crate::signals::{Category, Signals};
 
@@ -24,6 +31,21 @@ pub struct Policy {
     pub priority: PriorityThresholds,
     pub escalation: Escalation,
     pub routes: Routes,
+    /// A comment holding the customer's personal data (phone, identity code, IBAN, …).
+    pub personal_data: Handling,
+    /// A hostile comment aimed at a named employee or a staff role.
+    pub staff_attack: Handling,
+    pub reply: reply::Reply,
+}
+
+/// The least a comment gets when a practice calls for it: the action and priority are raised to
+/// these if lower, and the route is set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handling {
+    pub action: Action,
+    pub priority: Priority,
+    pub route: Route,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -93,6 +115,10 @@ pub struct Decision {
     pub priority: Priority,
     pub route: Option<Route>,
     pub reasons: Vec<Reason>,
+    pub recommendations: Vec<Recommendation>,
+    /// The action was raised only to protect the customer's personal data: it is no offence and
+    /// does not count against the author.
+    pub protective: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +164,7 @@ impl Policy {
         if self.priority.high > self.priority.urgent {
             errors.push("priority.high: must not be above priority.urgent".to_string());
         }
+        errors.extend(self.reply.problems());
         if errors.is_empty() {
             Ok(())
         } else {
@@ -190,6 +217,16 @@ impl Policies {
         channel
             .and_then(|c| self.channels.get(c))
             .unwrap_or(&self.default)
+    }
+}
+
+impl Policy {
+    /// When the first reply is due: by the reply-time target of the decision's priority, counted
+    /// in service hours from `created`. Deleted comments and blocked authors get no reply.
+    pub fn respond_by(&self, decision: &Decision, created: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        (decision.action < Action::Delete)
+            .then(|| self.reply.respond_by(decision.priority, created))
+            .flatten()
     }
 }
 
@@ -253,6 +290,19 @@ pub fn decide(
         action = to;
     }
 
+    let staff = signals
+        .staff_target
+        .is_some()
+        .then_some(policy.staff_attack);
+    if let Some(h) = staff {
+        action = action.max(h.action);
+    }
+    let protect = (!signals.personal_data.is_empty()).then_some(policy.personal_data);
+    let protective = protect.is_some_and(|h| h.action > action);
+    if let Some(h) = protect {
+        action = action.max(h.action);
+    }
+
     let priority = if scores.urgency >= policy.priority.urgent {
         Priority::Urgent
     } else if scores.urgency >= policy.priority.high {
@@ -262,22 +312,37 @@ pub fn decide(
     } else {
         Priority::Low
     };
+    let priority = [staff, protect]
+        .iter()
+        .flatten()
+        .fold(priority, |p, h| p.max(h.priority));
     let strongest_need = signals
         .urgency
         .iter()
         .max_by(|x, y| x.weight.total_cmp(&y.weight))
         .map(|c| c.category);
-    let route = match strongest_need {
-        Some(c) if urgent_need => Some(policy.routes.for_category(c)),
+    // A supervisor answers for the named employee; then the customer's privacy; then the need.
+    let route = match (staff.or(protect), strongest_need) {
+        (Some(h), _) => Some(h.route),
+        (None, Some(c)) if urgent_need => Some(policy.routes.for_category(c)),
         _ if action > Action::Prioritize => Some(policy.routes.moderation),
         _ => None,
     };
+    let recommendations = [
+        (protect, Recommendation::MoveToPrivateMessages),
+        (staff, Recommendation::SupervisorReplies),
+    ]
+    .into_iter()
+    .filter_map(|(h, r)| h.map(|_| r))
+    .collect();
     reasons.sort_by(|x, y| y.weight.total_cmp(&x.weight));
     Decision {
         action,
         priority,
         route,
         reasons,
+        recommendations,
+        protective,
     }
 }
 

@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::domain::Span;
-use crate::signals::Cue;
+use crate::signals::personal_data::{PersonalData, PersonalKind};
+use crate::signals::{Cue, StaffTarget};
 
 fn signals(cues: &[(Category, f32)]) -> Signals {
     Signals {
@@ -212,4 +213,144 @@ fn reasons_come_strongest_first() {
     );
     let codes: Vec<&str> = d.reasons.iter().map(|r| r.code.as_str()).collect();
     assert_eq!(codes, ["b", "c", "a"]);
+}
+
+#[test]
+fn personal_data_is_hidden_to_protect_the_customer() {
+    let policies = Policies::shipped().expect("shipped policy");
+    let policy = policies.for_channel(None);
+    let with_phone = Signals {
+        personal_data: vec![PersonalData {
+            kind: PersonalKind::Phone,
+            span: Span::new(6, 18),
+        }],
+        ..signals(&[(Category::Money, 0.9)])
+    };
+    let s = Scores::default();
+    let d = decide(
+        policy,
+        &s,
+        &with_phone,
+        AuthorHistory { removed: 2 },
+        vec![],
+    );
+    assert_eq!(
+        (d.action, d.priority, d.route),
+        (Action::Hide, Priority::High, Some(Route::CustomerService))
+    );
+    assert_eq!(d.recommendations, [Recommendation::MoveToPrivateMessages]);
+    assert!(d.protective, "hidden only for the customer's sake");
+    // An urgent need keeps its priority; an insult hides anyway, so that hide is no protection.
+    let urgent = decide(
+        policy,
+        &Scores { urgency: 0.9, ..s },
+        &with_phone,
+        AuthorHistory::default(),
+        vec![],
+    );
+    assert_eq!(urgent.priority, Priority::Urgent);
+    let insult = decide(
+        policy,
+        &Scores { insult: 0.8, ..s },
+        &with_phone,
+        AuthorHistory::default(),
+        vec![],
+    );
+    assert_eq!((insult.action, insult.protective), (Action::Hide, false));
+}
+
+#[test]
+fn an_attack_on_staff_goes_to_a_supervisor() {
+    let policies = Policies::shipped().expect("shipped policy");
+    let policy = policies.for_channel(None);
+    let at_agent = Signals {
+        staff_target: Some(StaffTarget {
+            span: Span::new(0, 22),
+            target: "asiakaspalvelija Mikko".into(),
+        }),
+        ..signals(&[(Category::Money, 0.9)])
+    };
+    let s = Scores::default();
+    let d = decide(
+        policy,
+        &Scores { urgency: 0.9, ..s },
+        &at_agent,
+        AuthorHistory::default(),
+        vec![],
+    );
+    assert_eq!(
+        (d.action, d.priority, d.route),
+        (
+            Action::Review,
+            Priority::Urgent,
+            Some(Route::Communications)
+        )
+    );
+    assert_eq!(d.recommendations, [Recommendation::SupervisorReplies]);
+    let insult = decide(
+        policy,
+        &Scores { insult: 0.8, ..s },
+        &at_agent,
+        AuthorHistory::default(),
+        vec![],
+    );
+    assert_eq!(
+        (insult.action, insult.route),
+        (Action::Hide, Some(Route::Communications))
+    );
+}
+
+#[test]
+fn respond_by_follows_priority_and_action() {
+    let policies = Policies::shipped().expect("shipped policy");
+    let policy = policies.for_channel(None);
+    let created = DateTime::parse_from_rfc3339("2026-11-26T19:50:00Z")
+        .expect("time")
+        .with_timezone(&Utc);
+    let decision = |scores: Scores| {
+        decide(
+            policy,
+            &scores,
+            &signals(&[(Category::Outage, 0.9)]),
+            AuthorHistory::default(),
+            vec![],
+        )
+    };
+    let s = Scores::default();
+    // Urgent at 21:50 Helsinki: 10 minutes tonight, 20 from 07:00 tomorrow.
+    let urgent = decision(Scores { urgency: 0.9, ..s });
+    assert_eq!(
+        policy.respond_by(&urgent, created).map(|t| t.to_rfc3339()),
+        Some("2026-11-27T05:20:00+00:00".into())
+    );
+    assert_eq!(
+        policy.respond_by(&decision(s), created),
+        None,
+        "low priority has no target"
+    );
+    let deleted = decision(Scores {
+        threat: 0.9,
+        urgency: 0.9,
+        ..s
+    });
+    assert_eq!(
+        policy.respond_by(&deleted, created),
+        None,
+        "a deleted threat gets no reply"
+    );
+}
+
+#[test]
+fn reply_targets_are_validated() {
+    let source = include_str!("default.toml").replace("urgent = 30", "urgent = 0");
+    let err = Policies::from_toml(&source).expect_err("zero target");
+    assert!(
+        err.contains("reply.minutes.urgent: must be at least 1"),
+        "{err}"
+    );
+    let source = include_str!("default.toml").replace("mon = \"07:00-22:00\"", "mon = \"22-7\"");
+    let err = Policies::from_toml(&source).expect_err("bad hours");
+    assert!(err.contains("\"22-7\" is not opening hours"), "{err}");
+    let source = include_str!("default.toml").replace("Europe/Helsinki", "Europe/Hesa");
+    assert!(Policies::from_toml(&source).is_err());
 }

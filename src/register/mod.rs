@@ -1,7 +1,7 @@
 //! The register of difficult cases: the only module that speaks SQL.
 //!
-//! Every non-`allow` decision and every `urgent` item becomes a case with its text, signals,
-//! scores, reasons, and the policy and model versions it was decided on; its author's counts and
+//! Every non-`allow` decision and every `urgent` item becomes a case with its text (personal data
+//! masked), signals, scores, reasons, reply-time target, and the policy and model versions it was decided on; its author's counts and
 //! an audit row are written in the same transaction. A comment id is recorded once: scoring it
 //! again returns the existing case. Callers see only [`Register`] and plain types.
 //!
@@ -44,7 +44,8 @@ pub struct NewCase<'a> {
     pub channel: Option<&'a str>,
     pub thread_id: Option<&'a str>,
     pub author_id: Option<&'a str>,
-    pub text: &'a str,
+    /// The comment's text with personal data masked: the register never holds the raw values.
+    pub text: String,
     pub action: Action,
     pub priority: Priority,
     pub route: Option<Route>,
@@ -56,6 +57,9 @@ pub struct NewCase<'a> {
     pub policy_version: u32,
     pub model_version: &'a str,
     pub created_at: DateTime<Utc>,
+    pub respond_by: Option<DateTime<Utc>>,
+    /// Hidden only to protect the author's personal data: not counted against them.
+    pub protective: bool,
 }
 
 /// Whether a decision goes into the register.
@@ -101,6 +105,14 @@ impl Register {
         match &self.backend {
             Backend::Sqlite(store) => store.author_history(author_id).await,
             Backend::Postgres(store) => store.author_history(author_id).await,
+        }
+    }
+
+    /// How many open cases are past their reply-time target at `now`.
+    pub async fn overdue(&self, now: DateTime<Utc>) -> Result<i64, RegisterError> {
+        match &self.backend {
+            Backend::Sqlite(store) => store.overdue(now).await,
+            Backend::Postgres(store) => store.overdue(now).await,
         }
     }
 

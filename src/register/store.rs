@@ -55,6 +55,7 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
     DateTime<Utc>: for<'q> Encode<'q, DB> + Type<DB>,
+    Option<DateTime<Utc>>: for<'q> Encode<'q, DB>,
     JsonText: for<'q> Encode<'q, DB> + Type<DB>,
 {
     /// Wraps a pool whose database is already migrated.
@@ -92,8 +93,9 @@ where
         }
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO moderation_case (comment_id, channel, thread_id, author_id, language, text, action, priority, \
-             route, scores, sentiment, signals, reasons, policy_name, policy_version, model_version, created_at, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             route, scores, sentiment, signals, reasons, policy_name, policy_version, model_version, created_at, recorded_at, \
+             respond_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
              ON CONFLICT (comment_id) DO NOTHING RETURNING id",
         )
         .bind(case.comment_id)
@@ -101,7 +103,7 @@ where
         .bind(case.thread_id)
         .bind(case.author_id)
         .bind(case.signals.language.as_str())
-        .bind(case.text)
+        .bind(case.text.as_str())
         .bind(case.action.as_str())
         .bind(case.priority.as_str())
         .bind(case.route.map(|r| r.as_str()))
@@ -114,6 +116,7 @@ where
         .bind(case.model_version)
         .bind(case.created_at)
         .bind(now)
+        .bind(case.respond_by)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = inserted else {
@@ -127,6 +130,9 @@ where
         };
         if let Some(author) = case.author_id {
             let count = match case.action {
+                _ if case.protective => {
+                    "UPDATE author SET cases = cases + 1, protected = protected + 1 WHERE id = $1"
+                }
                 Action::Allow => "UPDATE author SET cases = cases + 1 WHERE id = $1",
                 Action::Prioritize => {
                     "UPDATE author SET cases = cases + 1, prioritized = prioritized + 1 WHERE id = $1"
@@ -159,5 +165,16 @@ where
             .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Open cases whose reply was due before `now`.
+    pub async fn overdue(&self, now: DateTime<Utc>) -> Result<i64, RegisterError> {
+        let count = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM moderation_case WHERE status = 'open' AND respond_by < $1",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
     }
 }

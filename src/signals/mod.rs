@@ -6,6 +6,7 @@
 pub mod account;
 pub mod language;
 pub mod lexicon;
+pub mod personal_data;
 pub mod profanity;
 pub mod repetition;
 pub mod sentiment;
@@ -21,10 +22,11 @@ use crate::domain::{Comment, Language, Reason};
 use crate::normalize::NormalizedText;
 
 pub use account::AccountSignals;
+pub use personal_data::PersonalData;
 pub use profanity::{ProfanityHit, Severity};
 pub use repetition::Repetition;
 pub use style::Style;
-pub use toxicity::{ToxicHit, ToxicKind};
+pub use toxicity::{StaffTarget, ToxicHit, ToxicKind};
 pub use urgency::{Category, Cue};
 pub use writing::Writing;
 
@@ -64,6 +66,10 @@ pub struct Signals {
     pub urgency: Vec<Cue>,
     /// Summed sentiment-lexicon weight (negative below zero); the scorer turns it into a label.
     pub sentiment: f32,
+    /// The customer's personal data posted in public, by kind and span.
+    pub personal_data: Vec<PersonalData>,
+    /// The employee or staff role a hostile comment is aimed at.
+    pub staff_target: Option<StaffTarget>,
 }
 
 pub fn extract(
@@ -72,17 +78,16 @@ pub fn extract(
     text: &NormalizedText,
     now: DateTime<Utc>,
 ) -> Signals {
+    let in_reply = comment
+        .thread
+        .as_ref()
+        .is_some_and(|t| t.parent_text.is_some());
+    let toxic = lexicons.toxicity.find(&comment.text, text, in_reply);
     Signals {
         language: language::detect(&comment.text, comment.language),
         profanity: lexicons.profanity.find(&comment.text, text),
-        toxic: lexicons.toxicity.find(
-            &comment.text,
-            text,
-            comment
-                .thread
-                .as_ref()
-                .is_some_and(|t| t.parent_text.is_some()),
-        ),
+        staff_target: lexicons.toxicity.staff_target(&comment.text, text, &toxic),
+        toxic,
         style: style::measure(&comment.text, text),
         repetition: Repetition::default(),
         account: comment
@@ -93,6 +98,7 @@ pub fn extract(
         writing: lexicons.writing.assess(comment, text),
         urgency: lexicons.urgency.find(&comment.text, text),
         sentiment: lexicons.sentiment.weigh(text),
+        personal_data: personal_data::find(&comment.text),
     }
 }
 
@@ -109,6 +115,8 @@ pub fn explain(signals: &Signals) -> Vec<Reason> {
     let mut reasons: Vec<Reason> = Vec::new();
     reasons.extend(signals.profanity.iter().map(ProfanityHit::reason));
     reasons.extend(signals.toxic.iter().map(ToxicHit::reason));
+    reasons.extend(signals.staff_target.iter().map(StaffTarget::reason));
+    reasons.extend(signals.personal_data.iter().map(PersonalData::reason));
     reasons.extend(signals.urgency.iter().map(Cue::reason));
     reasons.extend(signals.style.reasons());
     reasons.extend(signals.repetition.reasons());

@@ -3,13 +3,18 @@
 //! An insult counts as aimed when the comment addresses someone (second person, a staff role, an
 //! @mention), or is a bare insult of a few words in reply to another comment ("Idiootti.");
 //! "idioottimainen sovellus" is criticism of a thing, "olette idiootteja" is an insult. Threats and
-//! identity attacks need no target.
+//! identity attacks need no target. Whether a hostile comment names one member of staff, for a
+//! supervisor to handle, is [`ToxicityLexicons::staff_target`] (`staff.rs`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Reason, Span};
 use crate::normalize::{NormalizedText, slice};
 use crate::signals::lexicon::{Lexicon, NoMeta};
+
+mod staff;
+
+pub use staff::StaffTarget;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,6 +75,7 @@ pub struct ToxicityLexicons {
     threat: Lexicon<Meta>,
     identity: Lexicon<Meta>,
     target: Lexicon<NoMeta>,
+    staff: staff::StaffLexicon,
 }
 
 impl ToxicityLexicons {
@@ -83,7 +89,19 @@ impl ToxicityLexicons {
             identity: load("identity", include_str!("lexicon/identity.toml"))?,
             target: Lexicon::from_toml(include_str!("lexicon/target.toml"))
                 .map_err(|e| format!("target lexicon: {e}"))?,
+            staff: staff::StaffLexicon::shipped()?,
         })
+    }
+
+    /// The member of staff the comment is hostile toward, if it names one: a singular role
+    /// and/or a first name, never the company. `hits` are this comment's [`Self::find`] hits.
+    pub fn staff_target(
+        &self,
+        original: &str,
+        text: &NormalizedText,
+        hits: &[ToxicHit],
+    ) -> Option<StaffTarget> {
+        self.staff.target(original, text, hits)
     }
 
     /// Whether the comment addresses someone: second person, a staff role, an @mention.
