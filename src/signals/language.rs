@@ -22,14 +22,14 @@ pub fn detect(text: &str, requested: Option<Language>) -> Language {
     if let Some(lang) = requested {
         return lang;
     }
-    if text.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS
-        || whatlang::detect_script(text) != Some(Script::Latin)
-    {
+    if text.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS {
         return Language::Und;
     }
+    // One pass finds the main script and, for Latin, the language.
     DETECTOR
-        .detect_lang(text)
-        .and_then(ours)
+        .detect(text)
+        .filter(|info| info.script() == Script::Latin)
+        .and_then(|info| ours(info.lang()))
         .unwrap_or(Language::Und)
 }
 
