@@ -81,6 +81,46 @@ pub struct ServeConfig {
     /// Scoring requests handled at once; more are answered 429.
     #[arg(long, env = "SEULA_MAX_IN_FLIGHT", default_value_t = 512)]
     pub max_in_flight: usize,
+    #[command(flatten)]
+    pub access: AccessConfig,
+}
+
+/// Who may call the service: its API keys, or open local mode.
+#[derive(Clone, Default, Args)]
+pub struct AccessConfig {
+    /// API keys, comma-separated `role:name:key` (roles scorer, moderator, admin; keys of at
+    /// least 16 characters). Without keys the service runs in open local mode.
+    #[arg(long = "api-keys", env = "SEULA_API_KEYS", hide_env_values = true)]
+    pub api_keys: Option<String>,
+    /// Serve without API keys on an address other than loopback.
+    #[arg(long, env = "SEULA_INSECURE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub insecure: bool,
+}
+
+/// Never shows a key.
+impl std::fmt::Debug for AccessConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessConfig")
+            .field("api_keys", &self.api_keys.as_ref().map(|_| "***"))
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+/// Refuses to serve without keys on an address other than loopback unless told `--insecure`.
+pub fn check_exposure(
+    addr: SocketAddr,
+    keys_configured: bool,
+    insecure: bool,
+) -> Result<(), String> {
+    if keys_configured || insecure || addr.ip().to_canonical().is_loopback() {
+        return Ok(());
+    }
+    Err(format!(
+        "no API keys configured: set SEULA_API_KEYS, or bind a loopback address \
+         (--addr 127.0.0.1:{}), or pass --insecure to serve {addr} openly",
+        addr.port()
+    ))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -174,6 +214,54 @@ impl PipelineConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_keys_only_loopback_is_served_unless_insecure() {
+        let cases = [
+            ("127.0.0.1:8080", false, false, true),
+            ("127.0.0.2:8080", false, false, true),
+            ("[::1]:8080", false, false, true),
+            ("[::ffff:127.0.0.1]:8080", false, false, true),
+            ("0.0.0.0:8080", false, false, false),
+            ("[::]:8080", false, false, false),
+            ("192.168.1.10:8080", false, false, false),
+            ("0.0.0.0:8080", true, false, true),
+            ("0.0.0.0:8080", false, true, true),
+            ("[::]:8080", true, true, true),
+        ];
+        for (addr, keys, insecure, ok) in cases {
+            let addr: SocketAddr = addr.parse().expect("addr");
+            let got = check_exposure(addr, keys, insecure);
+            assert_eq!(
+                got.is_ok(),
+                ok,
+                "{addr} keys={keys} insecure={insecure}: {got:?}"
+            );
+        }
+        let error = check_exposure("0.0.0.0:8080".parse().expect("addr"), false, false)
+            .expect_err("refused");
+        for part in [
+            "no API keys configured",
+            "SEULA_API_KEYS",
+            "loopback",
+            "--insecure",
+        ] {
+            assert!(error.contains(part), "{error}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_keys() {
+        let config = AccessConfig {
+            api_keys: Some("admin:ops:s3cret-s3cret-s3cret".into()),
+            insecure: false,
+        };
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("ops"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn debug_output_hides_passwords() {

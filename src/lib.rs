@@ -30,6 +30,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use api::auth::{ApiKeys, Role};
 use api::error::ApiError;
 use api::wire::{self, ItemError, ScoreResponse};
 use config::{EvalConfig, PipelineConfig, ScoreConfig, ServeConfig, TrainConfig};
@@ -53,8 +54,10 @@ pub fn build_pipeline(config: &PipelineConfig) -> anyhow::Result<Pipeline> {
     Pipeline::new(policies, config.repetition(), Box::new(scorer)).map_err(|e| anyhow::anyhow!(e))
 }
 
-/// Everything the server needs, ready to route.
+/// Everything the server needs, ready to route. Refuses, before loading anything, keys that do
+/// not parse and an address other than loopback without keys (unless `--insecure`).
 pub async fn app_state(config: &ServeConfig) -> anyhow::Result<api::AppState> {
+    let keys = access(config)?;
     let pipeline = build_pipeline(&config.pipeline)?;
     let register = Register::connect(&config.register.url()).await?;
     Ok(api::AppState {
@@ -62,7 +65,31 @@ pub async fn app_state(config: &ServeConfig) -> anyhow::Result<api::AppState> {
         register,
         metrics: Arc::new(api::metrics::Metrics::default()),
         limiter: Arc::new(Semaphore::new(config.max_in_flight)),
+        keys: Arc::new(keys),
     })
+}
+
+/// The API keys, checked against the address, with a log line saying which mode serves.
+fn access(config: &ServeConfig) -> anyhow::Result<ApiKeys> {
+    let keys = match &config.access.api_keys {
+        Some(spec) => ApiKeys::parse(spec).map_err(anyhow::Error::msg)?,
+        None => ApiKeys::open(),
+    };
+    config::check_exposure(config.addr, !keys.is_open(), config.access.insecure)
+        .map_err(anyhow::Error::msg)?;
+    if !keys.is_open() {
+        tracing::info!(
+            scorer = keys.count(Role::Scorer),
+            moderator = keys.count(Role::Moderator),
+            admin = keys.count(Role::Admin),
+            "API keys required"
+        );
+    } else if config.addr.ip().to_canonical().is_loopback() {
+        tracing::info!("open local mode: no API keys, every request is the local admin");
+    } else {
+        tracing::warn!(addr = %config.addr, "no API keys and not loopback (--insecure): anyone who reaches this address is admin");
+    }
+    Ok(keys)
 }
 
 /// Serves until `shutdown` completes, then finishes the requests in flight.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use seula::domain::{Action, Author, Comment, Priority, Thread};
 use seula::pipeline::{Outcome, Pipeline};
 use seula::policy::AuthorHistory;
-use seula::register::{NewCase, Register};
+use seula::register::{CaseFilter, Cursor, NewCase, NewDecision, Register, RegisterError, Verdict};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgPool, SqlitePool};
 
@@ -271,6 +271,219 @@ async fn author_counts_follow_each_action_and_make_the_history() {
         // Hidden, deleted and blocked count against the author; the rest does not.
         assert_eq!(db.removed("x:troll").await, 3, "{}", db.backend);
         assert_eq!(db.removed("x:nobody").await, 0, "{}", db.backend);
+    })
+    .await;
+}
+
+/// A case with its own priority, time and text, to see the queue's order.
+fn queued<'a>(comment_id: &'a str, priority: Priority, respond_by: Option<&str>) -> NewCase<'a> {
+    NewCase {
+        priority,
+        respond_by: respond_by.map(|t| t.parse().expect("time")),
+        ..case(comment_id, Some("fb:user:5"), Action::Review)
+    }
+}
+
+#[tokio::test]
+async fn the_queue_puts_overdue_first_then_priority_then_age_and_pages_without_gaps() {
+    check(|db| async move {
+        let backend = db.backend;
+        let normal = db.record(&queued("q1", Priority::Normal, None)).await;
+        let urgent = db
+            .record(&queued(
+                "q2",
+                Priority::Urgent,
+                Some("2999-01-01T00:00:00Z"),
+            ))
+            .await;
+        let overdue = db
+            .record(&queued(
+                "q3",
+                Priority::Normal,
+                Some("2020-01-01T00:00:00Z"),
+            ))
+            .await;
+        let high = db.record(&queued("q4", Priority::High, None)).await;
+        let r = &db.register;
+        let all = r
+            .cases(&CaseFilter::default(), None, 10)
+            .await
+            .expect("list");
+        let ids: Vec<i64> = all.items.iter().map(|c| c.id).collect();
+        assert_eq!(ids, [overdue, urgent, high, normal], "{backend}");
+        assert_eq!(all.next, None, "{backend}");
+        // Pages of one follow the same order, each case once.
+        let (mut paged, mut after) = (Vec::new(), None);
+        loop {
+            let page = r
+                .cases(&CaseFilter::default(), after, 1)
+                .await
+                .expect("page");
+            paged.extend(page.items.iter().map(|c| c.id));
+            match page.next {
+                Some(next) => after = Some(Cursor::decode(&next).expect("our cursor")),
+                None => break,
+            }
+        }
+        assert_eq!(paged, ids, "{backend}");
+        // Filters, including the two that each backend spells its own way.
+        let only = |filter: CaseFilter| async move {
+            let page = r.cases(&filter, None, 10).await.expect("filtered");
+            page.items.iter().map(|c| c.id).collect::<Vec<i64>>()
+        };
+        let urgent_only = CaseFilter {
+            priority: Some(Priority::Urgent),
+            ..CaseFilter::default()
+        };
+        assert_eq!(only(urgent_only).await, [urgent], "{backend}");
+        let text = CaseFilter {
+            text: Some("vitun OPERAATTORI".into()),
+            ..CaseFilter::default()
+        };
+        assert_eq!(
+            only(text).await.len(),
+            4,
+            "{backend}: text search ignores case"
+        );
+        let wildcard = CaseFilter {
+            text: Some("100%".into()),
+            ..CaseFilter::default()
+        };
+        assert!(
+            only(wildcard).await.is_empty(),
+            "{backend}: % is a character, not a wildcard"
+        );
+        let score = DECIDED.assessment.scores.profanity;
+        let above = CaseFilter {
+            min_scores: vec![("profanity", f64::from(score) - 0.01)],
+            ..CaseFilter::default()
+        };
+        assert_eq!(only(above).await.len(), 4, "{backend}");
+        let beyond = CaseFilter {
+            min_scores: vec![("profanity", f64::from(score) + 0.01)],
+            ..CaseFilter::default()
+        };
+        assert!(only(beyond).await.is_empty(), "{backend}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn claims_expire_decisions_append_and_feed_the_author_history() {
+    check(|db| async move {
+        let backend = db.backend;
+        let r = &db.register;
+        let id = db.record(&case("d1", Some("x:user"), Action::Review)).await;
+        let soon = Utc::now() + chrono::TimeDelta::minutes(10);
+        r.claim(id, "aino", soon).await.expect("claim");
+        let hide = NewDecision {
+            decision: Verdict::Hide,
+            note: Some("name-calling".into()),
+            route: None,
+            labels: serde_json::from_str(r#"{"insult": true}"#).expect("labels"),
+        };
+        assert!(
+            matches!(
+                r.claim(id, "bertta", soon).await,
+                Err(RegisterError::Claimed(_))
+            ),
+            "{backend}"
+        );
+        assert!(
+            matches!(
+                r.decide(id, &hide, "bertta").await,
+                Err(RegisterError::Claimed(_))
+            ),
+            "{backend}"
+        );
+        assert!(
+            matches!(
+                r.decide(9999, &hide, "aino").await,
+                Err(RegisterError::NoSuchCase(9999))
+            ),
+            "{backend}"
+        );
+        assert_eq!(
+            db.removed("x:user").await,
+            0,
+            "{backend}: a review removes nothing"
+        );
+        r.decide(id, &hide, "aino").await.expect("decide");
+        assert_eq!(
+            db.removed("x:user").await,
+            1,
+            "{backend}: the moderator's hide counts"
+        );
+        // An undo is a new decision; the claim ended with the first.
+        let allow = NewDecision {
+            decision: Verdict::Allow,
+            ..hide.clone()
+        };
+        r.decide(id, &allow, "bertta").await.expect("undo");
+        assert_eq!(db.removed("x:user").await, 0, "{backend}");
+        let detail = r.case(id).await.expect("case").expect("exists");
+        let verdicts: Vec<&str> = detail
+            .decisions
+            .iter()
+            .map(|d| d.decision.as_str())
+            .collect();
+        assert_eq!(verdicts, ["hide", "allow"], "{backend}");
+        assert_eq!(
+            (detail.case.outcome.as_str(), detail.case.status.as_str()),
+            ("allow", "decided"),
+            "{backend}"
+        );
+        assert!(
+            detail.case.answered_at.is_some() && detail.case.claimed_by.is_none(),
+            "{backend}"
+        );
+        let kinds: Vec<&str> = detail.audit.iter().map(|a| a.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["scored", "claimed", "decided", "decided"],
+            "{backend}"
+        );
+        assert_eq!(detail.audit[3].actor, "bertta", "{backend}");
+        // An expired claim is anyone's.
+        let past = Utc::now() - chrono::TimeDelta::minutes(1);
+        r.claim(id, "aino", past).await.expect("claim");
+        r.claim(id, "bertta", soon)
+            .await
+            .expect("expired claim taken over");
+        // Blocking shows on the author; escalating keeps the case open.
+        let block = NewDecision {
+            decision: Verdict::BlockAuthor,
+            ..hide.clone()
+        };
+        r.decide(id, &block, "bertta").await.expect("block");
+        let author = r.author("x:user").await.expect("author").expect("exists");
+        assert!(author.author.blocked, "{backend}");
+        assert_eq!(author.cases_list.len(), 1, "{backend}");
+        let escalate = NewDecision {
+            decision: Verdict::Escalate,
+            route: Some(seula::domain::Route::Legal),
+            ..hide
+        };
+        r.decide(id, &escalate, "bertta").await.expect("escalate");
+        let detail = r.case(id).await.expect("case").expect("exists");
+        assert_eq!(
+            (
+                detail.case.status.as_str(),
+                detail.case.outcome.as_str(),
+                detail.case.route.as_deref()
+            ),
+            ("open", "block_author", Some("legal")),
+            "{backend}"
+        );
+        let log = r
+            .audit(Some(id), Some("bertta"), None, 2)
+            .await
+            .expect("audit");
+        assert_eq!(log.items.len(), 2, "{backend}");
+        assert!(
+            log.items[0].id > log.items[1].id && log.next.is_some(),
+            "{backend}: newest first"
+        );
     })
     .await;
 }

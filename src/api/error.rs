@@ -1,7 +1,7 @@
 //! The one error type of the HTTP API, and the one place that picks each error's status.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -18,8 +18,17 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("request body is larger than {0} bytes")]
     TooLarge(usize),
+    /// No API key, or one that is not configured.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A valid API key whose role may not make this request.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("no such resource: {0}")]
     NotFound(String),
+    /// The request clashes with the resource's state: a case another moderator has claimed.
+    #[error("{0}")]
+    Conflict(String),
     #[error("too many requests in flight; retry shortly")]
     Overloaded,
     /// A fault of the service; the message is logged, never sent.
@@ -40,7 +49,10 @@ impl ApiError {
             ApiError::MalformedJson(_) | ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Overloaded => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -51,7 +63,10 @@ impl ApiError {
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::InvalidRequest(_) | ApiError::Unprocessable(_) => "invalid_request",
             ApiError::TooLarge(_) => "payload_too_large",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
             ApiError::Overloaded => "overloaded",
             ApiError::Internal(_) => "internal",
         };
@@ -64,7 +79,12 @@ impl ApiError {
 
 impl From<crate::register::RegisterError> for ApiError {
     fn from(e: crate::register::RegisterError) -> Self {
-        ApiError::Internal(e.to_string())
+        use crate::register::RegisterError;
+        match e {
+            RegisterError::NoSuchCase(_) => ApiError::NotFound(e.to_string()),
+            RegisterError::Claimed(_) => ApiError::Conflict(e.to_string()),
+            _ => ApiError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -73,10 +93,17 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
-        (
+        let mut response = (
             self.status(),
             Json(serde_json::json!({ "error": self.body() })),
         )
-            .into_response()
+            .into_response();
+        if let ApiError::Unauthorized(_) = self {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"seula\""),
+            );
+        }
+        response
     }
 }

@@ -1,5 +1,6 @@
-//! Prometheus metrics, all named `seula_…`: requests, per-stage latency, actions taken, and open
-//! cases past their reply-time target (read from the register at each scrape).
+//! Prometheus metrics, all named `seula_…`: requests, per-stage latency, actions taken, and the
+//! register's reply-time figures (open cases past their target, cases answered late), read
+//! from the register at each scrape.
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ pub struct Metrics {
     stages: Family<StageLabels, Histogram>,
     actions: Family<ActionLabels, Counter>,
     overdue: Gauge,
+    answered_late: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -72,12 +74,19 @@ impl Default for Metrics {
             "Open cases in the register past their reply-time target",
             overdue.clone(),
         );
+        let answered_late = Gauge::default();
+        registry.register(
+            "cases_answered_late",
+            "Cases in the register whose first decision came after their reply-time target",
+            answered_late.clone(),
+        );
         Self {
             registry,
             requests,
             stages,
             actions,
             overdue,
+            answered_late,
         }
     }
 }
@@ -108,8 +117,10 @@ impl Metrics {
             .inc();
     }
 
-    pub fn set_overdue(&self, cases: i64) {
-        self.overdue.set(cases);
+    /// The register's reply-time figures: open cases past their target, cases answered late.
+    pub fn set_reply_times(&self, overdue: i64, answered_late: i64) {
+        self.overdue.set(overdue);
+        self.answered_late.set(answered_late);
     }
 
     pub fn render(&self) -> String {

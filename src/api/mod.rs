@@ -1,5 +1,7 @@
 //! The HTTP API: routes, handlers, wire types, errors, metrics.
 
+pub mod auth;
+pub mod cases;
 pub mod error;
 pub mod metrics;
 pub mod wire;
@@ -12,7 +14,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Json, Router, middleware};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -32,6 +34,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Scoring requests in flight; when none is free the answer is 429, not a queue.
     pub limiter: Arc<Semaphore>,
+    /// The API keys; none: open local mode.
+    pub keys: Arc<auth::ApiKeys>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -41,8 +45,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(render_metrics))
+        .merge(cases::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Keep this last: a layer covers only the routes (and fallback) added before it.
+        .layer(middleware::from_fn_with_state(state.clone(), auth::check))
         .with_state(state)
 }
 
@@ -140,9 +147,13 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn render_metrics(State(state): State<AppState>) -> Response {
-    match state.register.overdue(chrono::Utc::now()).await {
-        Ok(cases) => state.metrics.set_overdue(cases),
-        Err(e) => tracing::warn!(error = %e, "overdue cases not counted"),
+    let register = &state.register;
+    match tokio::try_join!(
+        register.overdue(chrono::Utc::now()),
+        register.answered_late()
+    ) {
+        Ok((overdue, late)) => state.metrics.set_reply_times(overdue, late),
+        Err(e) => tracing::warn!(error = %e, "reply-time figures not read"),
     }
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     (

@@ -61,7 +61,13 @@ pub fn comment_from_value(value: Value) -> Result<Comment, ApiError> {
             "a score request must be a JSON object".into(),
         ));
     }
-    let request: ScoreRequest = serde_path_to_error::deserialize(value).map_err(|e| {
+    let request: ScoreRequest = shaped(value)?;
+    request.validate().map_err(ApiError::Unprocessable)
+}
+
+/// A JSON value as `T`; a wrong shape is a 400 that names the path of the bad field.
+pub fn shaped<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         ApiError::InvalidRequest(if path == "." {
@@ -69,8 +75,7 @@ pub fn comment_from_value(value: Value) -> Result<Comment, ApiError> {
         } else {
             format!("{path}: {inner}")
         })
-    })?;
-    request.validate().map_err(ApiError::Unprocessable)
+    })
 }
 
 /// The `id` of a request that failed, when it has a usable one, so a batch can say which item failed.

@@ -11,9 +11,15 @@
 //! (`sqlite.rs`, `postgres.rs`); the queries are written once, in `store.rs`, generic over the
 //! driver.
 
+mod model;
 mod postgres;
 mod sqlite;
 mod store;
+
+pub use model::{
+    AuditEntry, AuthorDetail, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter, CaseSummary,
+    Claim, Cursor, DecisionRecord, NewDecision, Page, Status, Verdict,
+};
 
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Postgres, Sqlite};
@@ -35,6 +41,10 @@ pub enum RegisterError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("register data: {0}")]
     Encoding(#[from] serde_json::Error),
+    #[error("no case {0}")]
+    NoSuchCase(i64),
+    #[error("case {} is claimed by {} until {}", .0.case_id, .0.claimed_by, .0.claimed_until.to_rfc3339())]
+    Claimed(Claim),
 }
 
 /// Everything a case records about one decision.
@@ -67,6 +77,16 @@ pub fn is_recorded(action: Action, priority: Priority) -> bool {
     action != Action::Allow || priority == Priority::Urgent
 }
 
+/// Runs the same query method on whichever backend the register has.
+macro_rules! on_backend {
+    ($register:ident, $store:ident => $call:expr) => {
+        match &$register.backend {
+            Backend::Sqlite($store) => $call.await,
+            Backend::Postgres($store) => $call.await,
+        }
+    };
+}
+
 #[derive(Debug, Clone)]
 pub struct Register {
     backend: Backend,
@@ -94,33 +114,72 @@ impl Register {
 
     /// Records the case, or finds the one already recorded for this comment id. Returns its id.
     pub async fn record(&self, case: &NewCase<'_>) -> Result<i64, RegisterError> {
-        match &self.backend {
-            Backend::Sqlite(store) => store.record(case).await,
-            Backend::Postgres(store) => store.record(case).await,
-        }
+        on_backend!(self, store => store.record(case))
     }
 
-    /// What the register knows of the author: cases hidden, deleted or blocked so far.
+    /// What the register knows of the author: their cases whose outcome removed the comment.
     pub async fn author_history(&self, author_id: &str) -> Result<AuthorHistory, RegisterError> {
-        match &self.backend {
-            Backend::Sqlite(store) => store.author_history(author_id).await,
-            Backend::Postgres(store) => store.author_history(author_id).await,
-        }
+        on_backend!(self, store => store.author_history(author_id))
+    }
+
+    /// One page of the queue (see [`store::Store::cases`] for the order).
+    pub async fn cases(
+        &self,
+        filter: &CaseFilter,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page<CaseSummary>, RegisterError> {
+        on_backend!(self, store => store.cases(filter, after, limit))
+    }
+
+    pub async fn case(&self, id: i64) -> Result<Option<CaseDetail>, RegisterError> {
+        on_backend!(self, store => store.case(id))
+    }
+
+    pub async fn author(&self, id: &str) -> Result<Option<AuthorDetail>, RegisterError> {
+        on_backend!(self, store => store.author(id))
+    }
+
+    pub async fn claim(
+        &self,
+        id: i64,
+        who: &str,
+        until: DateTime<Utc>,
+    ) -> Result<Claim, RegisterError> {
+        on_backend!(self, store => store.claim(id, who, until))
+    }
+
+    pub async fn decide(
+        &self,
+        id: i64,
+        decision: &NewDecision,
+        who: &str,
+    ) -> Result<DecisionRecord, RegisterError> {
+        on_backend!(self, store => store.decide(id, decision, who))
+    }
+
+    pub async fn audit(
+        &self,
+        case_id: Option<i64>,
+        actor: Option<&str>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<AuditEntry>, RegisterError> {
+        on_backend!(self, store => store.audit(case_id, actor, before, limit))
+    }
+
+    /// How many cases had their first decision after their reply-time target.
+    pub async fn answered_late(&self) -> Result<i64, RegisterError> {
+        on_backend!(self, store => store.answered_late())
     }
 
     /// How many open cases are past their reply-time target at `now`.
     pub async fn overdue(&self, now: DateTime<Utc>) -> Result<i64, RegisterError> {
-        match &self.backend {
-            Backend::Sqlite(store) => store.overdue(now).await,
-            Backend::Postgres(store) => store.overdue(now).await,
-        }
+        on_backend!(self, store => store.overdue(now))
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), RegisterError> {
-        match &self.backend {
-            Backend::Sqlite(store) => store.ping().await,
-            Backend::Postgres(store) => store.ping().await,
-        }
+        on_backend!(self, store => store.ping())
     }
 }

@@ -17,11 +17,54 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::types::{Json, JsonRawValue};
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type};
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Postgres,
+    QueryBuilder, Sqlite, Type,
+};
 
+use super::model::{
+    AuditEntry, AuthorDetail, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter, CaseSummary,
+    Claim, Cursor, DecisionRecord, NewDecision, Page, Status, Verdict,
+};
 use super::{NewCase, RegisterError};
 use crate::domain::Action;
 use crate::policy::AuthorHistory;
+
+/// What the two backends spell differently, for the few queries that need it.
+pub trait Dialect {
+    /// `LIKE` that ignores case.
+    const LIKE: &'static str;
+    /// The number stored under `key` in the JSON column `column`; `key` is one of ours, never input.
+    fn json_number(column: &str, key: &str) -> String;
+}
+
+impl Dialect for Sqlite {
+    const LIKE: &'static str = "LIKE";
+    fn json_number(column: &str, key: &str) -> String {
+        format!("json_extract({column}, '$.{key}')")
+    }
+}
+
+impl Dialect for Postgres {
+    const LIKE: &'static str = "ILIKE";
+    fn json_number(column: &str, key: &str) -> String {
+        format!("({column}->>'{key}')::float8")
+    }
+}
+
+/// The columns of a [`CaseSummary`].
+const CASE: &str = "id, comment_id, channel, thread_id, author_id, language, text, action, \
+    outcome, priority, route, status, scores, reasons, created_at, recorded_at, respond_by, \
+    answered_at, claimed_by, claimed_until";
+
+/// The queue's order: overdue open cases first, then by priority, then oldest first. The late
+/// flag needs the listing's `now` bound where it is marked `{now}`.
+const LATE: &str = "CASE WHEN status = 'open' AND respond_by < {now} THEN 0 ELSE 1 END";
+const RANK: &str =
+    "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END";
+
+/// The outcomes that take a comment off the public page.
+const REMOVED: &str = "('hide', 'delete', 'block_author')";
 
 /// A JSON value serialised once, bound as text (SQLite) or `JSONB` (PostgreSQL). Raw, not a
 /// `serde_json::Value`, so fields keep their declared order in SQLite's text.
@@ -47,9 +90,18 @@ impl<DB: Database> Clone for Store<DB> {
 
 impl<DB> Store<DB>
 where
-    DB: Database,
+    DB: Database + Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
+    DB::Arguments: IntoArguments<DB> + Default,
+    for<'r> CaseSummary: FromRow<'r, DB::Row>,
+    for<'r> CaseEvidence: FromRow<'r, DB::Row>,
+    for<'r> DecisionRecord: FromRow<'r, DB::Row>,
+    for<'r> AuthorSummary: FromRow<'r, DB::Row>,
+    for<'r> AuditEntry: FromRow<'r, DB::Row>,
+    String: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    DateTime<Utc>: for<'r> Decode<'r, DB>,
+    f64: for<'q> Encode<'q, DB> + Type<DB>,
+    bool: for<'q> Encode<'q, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
     i64: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
@@ -69,13 +121,15 @@ where
     }
 
     pub async fn author_history(&self, author_id: &str) -> Result<AuthorHistory, RegisterError> {
-        let removed: Option<i64> =
-            sqlx::query_scalar("SELECT hidden + deleted + blocked FROM author WHERE id = $1")
-                .bind(author_id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let removed: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM moderation_case WHERE author_id = $1 \
+             AND outcome IN {REMOVED} AND NOT protective"
+        )))
+        .bind(author_id)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(AuthorHistory {
-            removed: removed.unwrap_or(0).clamp(0, u32::MAX.into()) as u32,
+            removed: removed.clamp(0, u32::MAX.into()) as u32,
         })
     }
 
@@ -94,8 +148,8 @@ where
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO moderation_case (comment_id, channel, thread_id, author_id, language, text, action, priority, \
              route, scores, sentiment, signals, reasons, policy_name, policy_version, model_version, created_at, recorded_at, \
-             respond_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             respond_by, outcome, protective) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $7, $20) \
              ON CONFLICT (comment_id) DO NOTHING RETURNING id",
         )
         .bind(case.comment_id)
@@ -117,6 +171,7 @@ where
         .bind(case.created_at)
         .bind(now)
         .bind(case.respond_by)
+        .bind(case.protective)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = inserted else {
@@ -165,6 +220,345 @@ where
             .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// One page of the queue: filtered, overdue open cases first, then by priority, then oldest.
+    pub async fn cases(
+        &self,
+        filter: &CaseFilter,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page<CaseSummary>, RegisterError> {
+        let now = after.map_or_else(Utc::now, |c| c.now);
+        let mut q =
+            QueryBuilder::<DB>::new(format!("SELECT {CASE} FROM moderation_case WHERE 1 = 1"));
+        let mut eq = |column: &str, value: Option<String>| {
+            if let Some(v) = value {
+                q.push(format!(" AND {column} = ")).push_bind(v);
+            }
+        };
+        eq("status", filter.status.map(|s| s.as_str().to_string()));
+        eq("outcome", filter.action.map(|a| a.as_str().to_string()));
+        eq("priority", filter.priority.map(|p| p.as_str().to_string()));
+        eq("channel", filter.channel.clone());
+        eq("route", filter.route.map(|r| r.as_str().to_string()));
+        eq("author_id", filter.author.clone());
+        if let Some(since) = filter.since {
+            q.push(" AND recorded_at >= ").push_bind(since);
+        }
+        if let Some(until) = filter.until {
+            q.push(" AND recorded_at < ").push_bind(until);
+        }
+        if let Some(text) = &filter.text {
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            q.push(format!(" AND text {} ", DB::LIKE))
+                .push_bind(format!("%{escaped}%"))
+                .push(" ESCAPE '\\'");
+        }
+        for (score, min) in &filter.min_scores {
+            q.push(format!(" AND {} >= ", DB::json_number("scores", score)))
+                .push_bind(*min);
+        }
+        let late = |q: &mut QueryBuilder<DB>| {
+            let (head, tail) = LATE.split_once("{now}").unwrap_or((LATE, ""));
+            q.push(head).push_bind(now).push(tail);
+        };
+        if let Some(c) = after {
+            q.push(" AND (");
+            late(&mut q);
+            q.push(format!(", {RANK}, recorded_at, id) > ("))
+                .push_bind(c.late)
+                .push(", ")
+                .push_bind(c.rank)
+                .push(", ")
+                .push_bind(c.recorded_at)
+                .push(", ")
+                .push_bind(c.id)
+                .push(")");
+        }
+        q.push(" ORDER BY ");
+        late(&mut q);
+        q.push(format!(", {RANK}, recorded_at, id LIMIT "))
+            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
+        let mut items = q
+            .build_query_as::<CaseSummary>()
+            .fetch_all(&self.pool)
+            .await?;
+        let next = (items.len() > limit).then(|| {
+            items.truncate(limit);
+            items.last().map(|c| Cursor::after(c, now).encode())
+        });
+        Ok(Page {
+            items,
+            next: next.flatten(),
+        })
+    }
+
+    /// A case with all its evidence, or `None`.
+    pub async fn case(&self, id: i64) -> Result<Option<CaseDetail>, RegisterError> {
+        let Some(case) = sqlx::query_as::<_, CaseSummary>(sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE} FROM moderation_case WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let evidence = sqlx::query_as::<_, CaseEvidence>(
+            "SELECT sentiment, signals, policy_name, policy_version, model_version, protective \
+             FROM moderation_case WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        let decisions = sqlx::query_as::<_, DecisionRecord>(
+            "SELECT id, case_id, decision, moderator, note, route, labels, decided_at \
+             FROM decision WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let thread = match &case.thread_id {
+            Some(thread) => {
+                sqlx::query_as::<_, CaseSummary>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CASE} FROM moderation_case WHERE thread_id = $1 AND id <> $2 \
+                     ORDER BY recorded_at, id LIMIT 50"
+                )))
+                .bind(thread.as_str())
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => Vec::new(),
+        };
+        let author = match &case.author_id {
+            Some(author) => self.author_summary(author).await?,
+            None => None,
+        };
+        let audit = sqlx::query_as::<_, AuditEntry>(
+            "SELECT id, case_id, kind, actor, at, detail FROM audit WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(CaseDetail {
+            case,
+            evidence,
+            decisions,
+            thread,
+            author,
+            audit,
+        }))
+    }
+
+    async fn author_summary(&self, id: &str) -> Result<Option<AuthorSummary>, RegisterError> {
+        let summary = sqlx::query_as::<_, AuthorSummary>(
+            "SELECT id, first_seen, last_seen, cases, prioritized, reviewed, hidden, deleted, \
+             blocked AS blocked_cases, protected, EXISTS (SELECT 1 FROM moderation_case c \
+             WHERE c.author_id = author.id AND c.outcome = 'block_author') AS blocked \
+             FROM author WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(summary)
+    }
+
+    /// An author's counts, standing and cases (newest first, at most 200), or `None`.
+    pub async fn author(&self, id: &str) -> Result<Option<AuthorDetail>, RegisterError> {
+        let Some(author) = self.author_summary(id).await? else {
+            return Ok(None);
+        };
+        let cases_list = sqlx::query_as::<_, CaseSummary>(sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE} FROM moderation_case WHERE author_id = $1 \
+             ORDER BY recorded_at DESC, id DESC LIMIT 200"
+        )))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(AuthorDetail { author, cases_list }))
+    }
+
+    /// Claims a case for `who` until `until`, unless another moderator's claim is still running.
+    pub async fn claim(
+        &self,
+        id: i64,
+        who: &str,
+        until: DateTime<Utc>,
+    ) -> Result<Claim, RegisterError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let claimed: Option<i64> = sqlx::query_scalar(
+            "UPDATE moderation_case SET claimed_by = $1, claimed_until = $2 WHERE id = $3 \
+             AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_until < $4) RETURNING id",
+        )
+        .bind(who)
+        .bind(until)
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if claimed.is_none() {
+            let holder: Option<(Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
+                "SELECT claimed_by, claimed_until FROM moderation_case WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            return Err(match holder {
+                Some((Some(by), Some(until))) => RegisterError::Claimed(Claim {
+                    case_id: id,
+                    claimed_by: by,
+                    claimed_until: until,
+                }),
+                _ => RegisterError::NoSuchCase(id),
+            });
+        }
+        let detail = serde_json::json!({ "until": until });
+        sqlx::query("INSERT INTO audit (case_id, kind, actor, at, detail) VALUES ($1, 'claimed', $2, $3, $4)")
+            .bind(id)
+            .bind(who)
+            .bind(now)
+            .bind(json(&detail)?)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Claim {
+            case_id: id,
+            claimed_by: who.to_string(),
+            claimed_until: until,
+        })
+    }
+
+    /// Records a moderator's decision: a new decision row, the case's outcome, status and
+    /// route, the end of any claim, and an audit row, in one transaction. Another moderator's
+    /// running claim refuses it.
+    pub async fn decide(
+        &self,
+        id: i64,
+        decision: &NewDecision,
+        who: &str,
+    ) -> Result<DecisionRecord, RegisterError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let current: Option<(String, Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT outcome, claimed_by, claimed_until FROM moderation_case WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((previous, claimed_by, claimed_until)) = current else {
+            return Err(RegisterError::NoSuchCase(id));
+        };
+        if let (Some(by), Some(until)) = (claimed_by, claimed_until)
+            && by != who
+            && until > now
+        {
+            return Err(RegisterError::Claimed(Claim {
+                case_id: id,
+                claimed_by: by,
+                claimed_until: until,
+            }));
+        }
+        let verdict = decision.decision;
+        let route = decision.route.map(|r| r.as_str());
+        let record = sqlx::query_as::<_, DecisionRecord>(
+            "INSERT INTO decision (case_id, decision, moderator, note, route, labels, decided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             RETURNING id, case_id, decision, moderator, note, route, labels, decided_at",
+        )
+        .bind(id)
+        .bind(verdict.as_str())
+        .bind(who)
+        .bind(decision.note.as_deref())
+        .bind(route)
+        .bind(json(&decision.labels)?)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let status = match verdict {
+            Verdict::Escalate => Status::Open,
+            _ => Status::Decided,
+        };
+        // Deleting or blocking is the moderator's judgement of an offence, whatever protected it.
+        let keeps_protection = !matches!(verdict, Verdict::Delete | Verdict::BlockAuthor);
+        sqlx::query(
+            "UPDATE moderation_case SET outcome = COALESCE($1, outcome), status = $2, \
+             route = COALESCE($3, route), claimed_by = NULL, claimed_until = NULL, \
+             answered_at = COALESCE(answered_at, $4), protective = (protective AND $5) WHERE id = $6",
+        )
+        .bind(verdict.action().map(Action::as_str))
+        .bind(status.as_str())
+        .bind(route)
+        .bind(now)
+        .bind(keeps_protection)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let detail = serde_json::json!({
+            "decision": verdict, "previous_outcome": previous, "note": decision.note,
+            "route": decision.route, "labels": decision.labels,
+        });
+        sqlx::query("INSERT INTO audit (case_id, kind, actor, at, detail) VALUES ($1, 'decided', $2, $3, $4)")
+            .bind(id)
+            .bind(who)
+            .bind(now)
+            .bind(json(&detail)?)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// The audit log, newest first, optionally of one case or one actor; `before` is the id the
+    /// previous page ended at.
+    pub async fn audit(
+        &self,
+        case_id: Option<i64>,
+        actor: Option<&str>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<AuditEntry>, RegisterError> {
+        let mut q = QueryBuilder::<DB>::new(
+            "SELECT id, case_id, kind, actor, at, detail FROM audit WHERE 1 = 1",
+        );
+        if let Some(case_id) = case_id {
+            q.push(" AND case_id = ").push_bind(case_id);
+        }
+        if let Some(actor) = actor {
+            q.push(" AND actor = ").push_bind(actor.to_string());
+        }
+        if let Some(before) = before {
+            q.push(" AND id < ").push_bind(before);
+        }
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
+        let mut items = q
+            .build_query_as::<AuditEntry>()
+            .fetch_all(&self.pool)
+            .await?;
+        let next = (items.len() > limit).then(|| {
+            items.truncate(limit);
+            items.last().map(|a| a.id.to_string())
+        });
+        Ok(Page {
+            items,
+            next: next.flatten(),
+        })
+    }
+
+    /// Cases whose first decision came after their reply-time target.
+    pub async fn answered_late(&self) -> Result<i64, RegisterError> {
+        let count = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM moderation_case WHERE answered_at > respond_by",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
     }
 
     /// Open cases whose reply was due before `now`.

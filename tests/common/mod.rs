@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use seula::config::{PipelineConfig, RegisterConfig, ServeConfig};
+use seula::config::{AccessConfig, PipelineConfig, RegisterConfig, ServeConfig};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -17,6 +17,8 @@ pub struct TestApp {
     pub dir: TempDir,
     pub shutdown: Option<oneshot::Sender<()>>,
     pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Sent as `Authorization: Bearer …` by every helper when set.
+    pub token: Option<String>,
 }
 
 /// The models shipped in the repository.
@@ -33,7 +35,13 @@ pub fn pipeline_config() -> PipelineConfig {
     }
 }
 
+/// The app in open local mode: no API keys.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(None).await
+}
+
+/// The app with `SEULA_API_KEYS` set to `keys`.
+pub async fn spawn_app_with(keys: Option<&str>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = format!("sqlite://{}", dir.path().join("seula.db").display());
     let config = ServeConfig {
@@ -43,6 +51,10 @@ pub async fn spawn_app() -> TestApp {
         },
         pipeline: pipeline_config(),
         max_in_flight: 64,
+        access: AccessConfig {
+            api_keys: keys.map(String::from),
+            insecure: false,
+        },
     };
     let state = seula::app_state(&config).await.expect("app state");
     let listener = tokio::net::TcpListener::bind(config.addr)
@@ -60,6 +72,7 @@ pub async fn spawn_app() -> TestApp {
         dir,
         shutdown: Some(tx),
         server,
+        token: None,
     }
 }
 
@@ -68,14 +81,22 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// A request to `path` with the bearer token, if any.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
     pub async fn post_raw(
         &self,
         path: &str,
         body: impl Into<reqwest::Body>,
     ) -> (StatusCode, Value) {
         let response = self
-            .client
-            .post(self.url(path))
+            .request(reqwest::Method::POST, path)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -101,8 +122,7 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> (StatusCode, String) {
         let response = self
-            .client
-            .get(self.url(path))
+            .request(reqwest::Method::GET, path)
             .send()
             .await
             .expect("request");

@@ -1,0 +1,285 @@
+//! What the register gives back: cases, decisions, authors and audit entries as stored, and the
+//! filters and decisions it takes. The read shapes serialise as the register API's JSON.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::types::Json;
+
+use crate::domain::{Action, Priority, Route};
+
+/// A case as the queue lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct CaseSummary {
+    pub id: i64,
+    pub comment_id: String,
+    pub channel: Option<String>,
+    pub thread_id: Option<String>,
+    pub author_id: Option<String>,
+    pub language: String,
+    /// Personal data masked.
+    pub text: String,
+    /// The automated action the case was recorded with.
+    pub action: String,
+    /// The action in force: the automated one until a moderator decides.
+    pub outcome: String,
+    pub priority: String,
+    pub route: Option<String>,
+    /// `open` or `decided`.
+    pub status: String,
+    pub scores: Json<Value>,
+    pub reasons: Json<Value>,
+    pub created_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub respond_by: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub claimed_by: Option<String>,
+    pub claimed_until: Option<DateTime<Utc>>,
+}
+
+/// The fields of a case beyond its summary: the evidence a moderator decides on.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct CaseEvidence {
+    pub sentiment: Json<Value>,
+    pub signals: Json<Value>,
+    pub policy_name: String,
+    pub policy_version: i64,
+    pub model_version: String,
+    pub protective: bool,
+}
+
+/// One case with all its evidence, its decisions, its thread and its author.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseDetail {
+    #[serde(flatten)]
+    pub case: CaseSummary,
+    #[serde(flatten)]
+    pub evidence: CaseEvidence,
+    /// Every decision so far, oldest first.
+    pub decisions: Vec<DecisionRecord>,
+    /// Other recorded cases of the same thread, oldest first.
+    pub thread: Vec<CaseSummary>,
+    pub author: Option<AuthorSummary>,
+    /// The case's audit entries, oldest first.
+    pub audit: Vec<AuditEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct DecisionRecord {
+    pub id: i64,
+    pub case_id: i64,
+    pub decision: String,
+    pub moderator: String,
+    pub note: Option<String>,
+    pub route: Option<String>,
+    pub labels: Json<Value>,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// An author's counts and standing.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AuthorSummary {
+    pub id: String,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub cases: i64,
+    pub prioritized: i64,
+    pub reviewed: i64,
+    pub hidden: i64,
+    pub deleted: i64,
+    /// Cases whose automated action was `block_author`.
+    pub blocked_cases: i64,
+    /// Cases hidden only to protect the author's own personal data.
+    pub protected: i64,
+    /// Whether any of the author's cases has the outcome `block_author`.
+    pub blocked: bool,
+}
+
+/// An author with every case of theirs, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthorDetail {
+    #[serde(flatten)]
+    pub author: AuthorSummary,
+    pub cases_list: Vec<CaseSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub case_id: Option<i64>,
+    /// `scored`, `claimed`, `decided`.
+    pub kind: String,
+    /// `seula` for automated actions, otherwise the API key's name.
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    pub detail: Json<Value>,
+}
+
+/// A moderator's verdict on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Allow,
+    Hide,
+    Delete,
+    BlockAuthor,
+    /// Hand the case on (to its route or another): it stays open.
+    Escalate,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Hide => "hide",
+            Verdict::Delete => "delete",
+            Verdict::BlockAuthor => "block_author",
+            Verdict::Escalate => "escalate",
+        }
+    }
+
+    /// The action a verdict puts in force; escalating keeps the one there is.
+    pub fn action(self) -> Option<Action> {
+        match self {
+            Verdict::Allow => Some(Action::Allow),
+            Verdict::Hide => Some(Action::Hide),
+            Verdict::Delete => Some(Action::Delete),
+            Verdict::BlockAuthor => Some(Action::BlockAuthor),
+            Verdict::Escalate => None,
+        }
+    }
+}
+
+/// A decision as a moderator sends it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDecision {
+    pub decision: Verdict,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub route: Option<Route>,
+    /// Labels for retraining, in the training data's names (`toxicity: true`, `label: "negative"`).
+    #[serde(default)]
+    pub labels: serde_json::Map<String, Value>,
+}
+
+/// Which cases to list; every field narrows the list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseFilter {
+    pub status: Option<Status>,
+    pub action: Option<Action>,
+    pub priority: Option<Priority>,
+    pub channel: Option<String>,
+    pub route: Option<Route>,
+    pub author: Option<String>,
+    /// Recorded at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Recorded before.
+    pub until: Option<DateTime<Utc>>,
+    /// Text containing this (case-insensitive for ASCII letters on SQLite, all letters on PostgreSQL).
+    pub text: Option<String>,
+    /// Minimum scores: (score name from `Scores::NAMES`, threshold).
+    pub min_scores: Vec<(&'static str, f64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    Decided,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Decided => "decided",
+        }
+    }
+}
+
+/// Where a page of the queue starts: after this position in its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// The moment the listing started: which cases are overdue is judged at it on every page.
+    pub now: DateTime<Utc>,
+    pub late: i64,
+    pub rank: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub id: i64,
+}
+
+/// One page of the queue and the cursor of the next, if there is more.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+impl Cursor {
+    /// An opaque token: the position as nanosecond timestamps and integers.
+    pub fn encode(&self) -> String {
+        let nanos = |t: DateTime<Utc>| t.timestamp_nanos_opt().unwrap_or_default();
+        format!(
+            "{}.{}.{}.{}.{}",
+            nanos(self.now),
+            self.late,
+            self.rank,
+            nanos(self.recorded_at),
+            self.id
+        )
+    }
+
+    /// The position of `case` in the queue ordered at `now`.
+    pub fn after(case: &CaseSummary, now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            late: i64::from(!is_late(case, now)),
+            rank: priority_rank(&case.priority),
+            recorded_at: case.recorded_at,
+            id: case.id,
+        }
+    }
+
+    pub fn decode(token: &str) -> Option<Self> {
+        let parts: Vec<i64> = token
+            .split('.')
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let [now, late, rank, recorded_at, id] = parts[..] else {
+            return None;
+        };
+        Some(Self {
+            now: DateTime::from_timestamp_nanos(now),
+            late,
+            rank,
+            recorded_at: DateTime::from_timestamp_nanos(recorded_at),
+            id,
+        })
+    }
+}
+
+/// An open case past its reply-time target at `now`.
+pub fn is_late(case: &CaseSummary, now: DateTime<Utc>) -> bool {
+    case.status == Status::Open.as_str() && case.respond_by.is_some_and(|t| t < now)
+}
+
+/// The queue's order of priorities, most pressing first; the SQL in `store.rs` says the same.
+pub fn priority_rank(priority: &str) -> i64 {
+    match priority {
+        "urgent" => 0,
+        "high" => 1,
+        "normal" => 2,
+        _ => 3,
+    }
+}
+
+/// A claim that another moderator holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Claim {
+    pub case_id: i64,
+    pub claimed_by: String,
+    pub claimed_until: DateTime<Utc>,
+}
