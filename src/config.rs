@@ -29,6 +29,17 @@ pub enum Command {
     Train(TrainConfig),
     /// Score a labelled JSON Lines file and print metrics.
     Eval(EvalConfig),
+    /// Write the moderator-decided cases as labelled JSON Lines (the training data's format).
+    ExportLabels(ExportConfig),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportConfig {
+    /// Where to write the JSON Lines; standard output when absent.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub register: RegisterConfig,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -33,7 +33,7 @@ use tokio::sync::Semaphore;
 use api::auth::{ApiKeys, Role};
 use api::error::ApiError;
 use api::wire::{self, ItemError, ScoreResponse};
-use config::{EvalConfig, PipelineConfig, ScoreConfig, ServeConfig, TrainConfig};
+use config::{EvalConfig, ExportConfig, PipelineConfig, ScoreConfig, ServeConfig, TrainConfig};
 use pipeline::Pipeline;
 use policy::Policies;
 use register::Register;
@@ -124,14 +124,7 @@ pub async fn score_lines(config: &ScoreConfig) -> anyhow::Result<()> {
         ),
         None => Box::new(tokio::io::stdin()),
     };
-    let mut output: Box<dyn AsyncWrite + Unpin + Send> = match &config.output {
-        Some(path) => Box::new(
-            tokio::fs::File::create(path)
-                .await
-                .with_context(|| format!("creating {}", path.display()))?,
-        ),
-        None => Box::new(tokio::io::stdout()),
-    };
+    let mut output = open_output(config.output.as_deref()).await?;
     let mut lines = BufReader::new(input).lines();
     while let Some(line) = lines.next_line().await? {
         let mut json = score_line(&pipeline, register.as_ref(), &line).await?;
@@ -186,6 +179,44 @@ pub fn train(config: &TrainConfig) -> anyhow::Result<scoring::learned::Manifest>
         max_iterations: config.max_iterations,
         limit: config.limit,
     })
+}
+
+/// The file at `path`, created or truncated, or standard output.
+async fn open_output(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<Box<dyn AsyncWrite + Unpin + Send>> {
+    Ok(match path {
+        Some(path) => Box::new(
+            tokio::fs::File::create(path)
+                .await
+                .with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => Box::new(tokio::io::stdout()),
+    })
+}
+
+/// `seula export-labels`: each moderator-decided case as one line in the training data's format
+/// (`id`, `text` with personal data masked, `language`, the labels of its latest decision such
+/// as `insult: true` or `label: "negative"`), plus `decision`, `channel`, `decided_at` and
+/// `source`.
+pub async fn export_labels(config: &ExportConfig) -> anyhow::Result<()> {
+    let register = Register::connect(&config.register.url()).await?;
+    let mut output = open_output(config.output.as_deref()).await?;
+    let cases = register.labelled().await?;
+    for case in &cases {
+        let mut line = serde_json::json!({
+            "id": case.comment_id, "text": case.text, "language": case.language,
+            "channel": case.channel, "decision": case.decision, "decided_at": case.decided_at,
+            "source": "seula-register",
+        });
+        if let Some(fields) = line.as_object_mut() {
+            fields.extend(case.labels.0.clone());
+        }
+        output.write_all(format!("{line}\n").as_bytes()).await?;
+    }
+    output.flush().await?;
+    tracing::info!(cases = cases.len(), "labels exported");
+    Ok(())
 }
 
 /// `seula eval`: metrics of the configured pipeline on one labelled file, printed to stdout.

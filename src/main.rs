@@ -24,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Score(config) => seula::score_lines(&config).await,
         Command::Train(config) => seula::train(&config).map(|_| ()),
         Command::Eval(config) => seula::evaluate(&config),
+        Command::ExportLabels(config) => seula::export_labels(&config).await,
     }
 }
 

@@ -172,3 +172,100 @@ fn personal_data_reaches_neither_the_register_nor_the_logs() {
         );
     }
 }
+
+#[test]
+fn export_labels_writes_decided_cases_in_the_training_format() {
+    use seula::register::{NewDecision, Register, Verdict};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lines = [
+        json!({"id": "e1", "text": "Olet täysi idiootti, soita 040 123 4567"}).to_string(),
+        json!({"id": "e2", "text": "vitun paskafirma"}).to_string(),
+        json!({"id": "e3", "text": "Te ootte kaikki pellejä"}).to_string(),
+    ]
+    .join("\n");
+    let (ok, scored, stderr) = seula_score(
+        &["--record", "--database-url", "reg.db"],
+        &lines,
+        dir.path(),
+        "warn",
+    );
+    assert!(ok, "{stderr}");
+    let url = format!("sqlite://{}", dir.path().join("reg.db").display());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let register = Register::connect(&url).await.expect("register");
+        let decide = |verdict, labels: Value| NewDecision {
+            decision: verdict,
+            note: None,
+            route: None,
+            labels: labels.as_object().cloned().unwrap_or_default(),
+        };
+        let id = |i: usize| scored[i]["case_id"].as_i64().expect("recorded");
+        register
+            .decide(
+                id(0),
+                &decide(Verdict::Hide, json!({"insult": true, "label": "negative"})),
+                "aino",
+            )
+            .await
+            .expect("decide");
+        register
+            .decide(
+                id(1),
+                &decide(Verdict::Allow, json!({"toxicity": false})),
+                "aino",
+            )
+            .await
+            .expect("decide");
+        // Escalated, so not decided: not exported.
+        register
+            .decide(id(2), &decide(Verdict::Escalate, json!({})), "aino")
+            .await
+            .expect("escalate");
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_seula"))
+        .args([
+            "export-labels",
+            "--database-url",
+            "reg.db",
+            "--output",
+            "labels.jsonl",
+        ])
+        .current_dir(dir.path())
+        .env("SEULA_LOG", "warn")
+        .output()
+        .expect("run seula");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("labels.jsonl")).expect("labels file");
+    let labelled: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(labelled.len(), 2, "{text}");
+    assert_eq!(
+        (
+            &labelled[0]["id"],
+            &labelled[0]["insult"],
+            &labelled[0]["label"],
+            &labelled[0]["decision"]
+        ),
+        (
+            &json!("e1"),
+            &json!(true),
+            &json!("negative"),
+            &json!("hide")
+        )
+    );
+    assert_eq!(
+        labelled[0]["text"], "Olet täysi idiootti, soita ••••••••••••",
+        "personal data stays masked"
+    );
+    assert_eq!(
+        (&labelled[1]["toxicity"], &labelled[1]["decision"]),
+        (&json!(false), &json!("allow"))
+    );
+}

@@ -18,7 +18,7 @@ mod store;
 
 pub use model::{
     AuditEntry, AuthorDetail, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter, CaseSummary,
-    Claim, Cursor, DecisionRecord, NewDecision, Page, Status, Verdict,
+    Claim, Cursor, DecisionRecord, LabelledCase, NewDecision, Page, Status, Verdict,
 };
 
 use chrono::{DateTime, Utc};
@@ -166,6 +166,11 @@ impl Register {
         limit: usize,
     ) -> Result<Page<AuditEntry>, RegisterError> {
         on_backend!(self, store => store.audit(case_id, actor, before, limit))
+    }
+
+    /// Every decided case with its latest decision, for `seula export-labels`.
+    pub async fn labelled(&self) -> Result<Vec<LabelledCase>, RegisterError> {
+        on_backend!(self, store => store.labelled())
     }
 
     /// How many cases had their first decision after their reply-time target.

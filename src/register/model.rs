@@ -283,3 +283,16 @@ pub struct Claim {
     pub claimed_by: String,
     pub claimed_until: DateTime<Utc>,
 }
+
+/// A decided case with its latest decision, as `seula export-labels` writes it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LabelledCase {
+    pub comment_id: String,
+    /// Personal data masked.
+    pub text: String,
+    pub language: String,
+    pub channel: Option<String>,
+    pub decision: String,
+    pub labels: Json<serde_json::Map<String, Value>>,
+    pub decided_at: DateTime<Utc>,
+}

@@ -24,7 +24,7 @@ use sqlx::{
 
 use super::model::{
     AuditEntry, AuthorDetail, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter, CaseSummary,
-    Claim, Cursor, DecisionRecord, NewDecision, Page, Status, Verdict,
+    Claim, Cursor, DecisionRecord, LabelledCase, NewDecision, Page, Status, Verdict,
 };
 use super::{NewCase, RegisterError};
 use crate::domain::Action;
@@ -98,6 +98,7 @@ where
     for<'r> DecisionRecord: FromRow<'r, DB::Row>,
     for<'r> AuthorSummary: FromRow<'r, DB::Row>,
     for<'r> AuditEntry: FromRow<'r, DB::Row>,
+    for<'r> LabelledCase: FromRow<'r, DB::Row>,
     String: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
     DateTime<Utc>: for<'r> Decode<'r, DB>,
     f64: for<'q> Encode<'q, DB> + Type<DB>,
@@ -549,6 +550,20 @@ where
             items,
             next: next.flatten(),
         })
+    }
+
+    /// Every decided case with its latest decision, in the order recorded.
+    pub async fn labelled(&self) -> Result<Vec<LabelledCase>, RegisterError> {
+        let cases = sqlx::query_as::<_, LabelledCase>(
+            "SELECT c.comment_id, c.text, c.language, c.channel, d.decision, d.labels, d.decided_at \
+             FROM moderation_case c JOIN decision d ON d.case_id = c.id \
+             WHERE c.status = 'decided' \
+             AND d.id = (SELECT MAX(latest.id) FROM decision latest WHERE latest.case_id = c.id) \
+             ORDER BY c.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(cases)
     }
 
     /// Cases whose first decision came after their reply-time target.
