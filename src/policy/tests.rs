@@ -354,3 +354,31 @@ fn reply_targets_are_validated() {
     let source = include_str!("default.toml").replace("Europe/Helsinki", "Europe/Hesa");
     assert!(Policies::from_toml(&source).is_err());
 }
+
+#[test]
+fn channels_override_reply_targets_and_close_days() {
+    let source = format!(
+        "{}\n[channels.chat.reply.minutes]\nurgent = 10\n[channels.chat.reply.hours]\nthu = \"closed\"\n",
+        include_str!("default.toml")
+    );
+    let policies = Policies::from_toml(&source).expect("policy with a chat channel");
+    let chat = policies.for_channel(Some("chat"));
+    let default = policies.for_channel(None);
+    let urgent = decide(
+        chat,
+        &Scores {
+            urgency: 0.9,
+            ..Scores::default()
+        },
+        &signals(&[(Category::Outage, 0.9)]),
+        AuthorHistory::default(),
+        vec![],
+    );
+    // Thursday 2026-11-26 12:00 Helsinki: chat is closed on Thursdays, so Friday 07:10.
+    let created = DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
+        .expect("time")
+        .with_timezone(&Utc);
+    let due = |p: &Policy| p.respond_by(&urgent, created).map(|t| t.to_rfc3339());
+    assert_eq!(due(chat), Some("2026-11-27T05:10:00+00:00".into()));
+    assert_eq!(due(default), Some("2026-11-26T10:30:00+00:00".into()));
+}
