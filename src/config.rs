@@ -31,6 +31,44 @@ pub enum Command {
     Eval(EvalConfig),
     /// Write the moderator-decided cases as labelled JSON Lines (the training data's format).
     ExportLabels(ExportConfig),
+    /// Show, check and try out policies, for people who keep them in version control.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PolicyCommand {
+    /// Print a policy in force as TOML (a channel's with what it inherits): the register's when
+    /// a database is given, otherwise the policy file's (`--policy`) or the shipped default.
+    Show {
+        /// `default` or a channel name.
+        #[arg(default_value = "default")]
+        name: String,
+        #[arg(long = "database-url", env = "SEULA_DATABASE_URL")]
+        database_url: Option<String>,
+        /// A policy file instead of the shipped default.
+        #[arg(long, env = "SEULA_POLICY")]
+        policy: Option<PathBuf>,
+    },
+    /// Check a policy file (the default with `[channels.NAME]`), or with `--channel` one channel's
+    /// overrides on the shipped default; every problem is printed and the exit status is 1.
+    Validate {
+        file: PathBuf,
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// What a candidate would change over the recorded cases: the default (a whole policy
+    /// file), or with `--channel` one channel's overrides; prints the replay report.
+    Replay {
+        file: PathBuf,
+        #[arg(long)]
+        channel: Option<String>,
+        /// Cases recorded at or after this time (RFC 3339 or a date, 2026-11-19).
+        #[arg(long)]
+        since: Option<String>,
+        #[command(flatten)]
+        register: RegisterConfig,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

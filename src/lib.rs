@@ -33,23 +33,51 @@ use tokio::sync::Semaphore;
 use api::auth::{ApiKeys, Role};
 use api::error::ApiError;
 use api::wire::{self, ItemError, ScoreResponse};
-use config::{EvalConfig, ExportConfig, PipelineConfig, ScoreConfig, ServeConfig, TrainConfig};
-use pipeline::Pipeline;
-use policy::Policies;
+use config::{
+    EvalConfig, ExportConfig, PipelineConfig, PolicyCommand, RegisterConfig, ScoreConfig,
+    ServeConfig, TrainConfig,
+};
+use pipeline::{ActivePolicies, Pipeline};
+use policy::{Policies, Sources};
 use register::Register;
 use scoring::learned::LearnedScorer;
 
-/// The pipeline the configuration asks for: the shipped lexicons and scorer, the configured policy.
-pub fn build_pipeline(config: &PipelineConfig) -> anyhow::Result<Pipeline> {
-    let policies = match &config.policy {
+/// The policy file at `path`, or the shipped default, split into sources.
+pub fn policy_file(path: Option<&std::path::Path>) -> anyhow::Result<Sources> {
+    match path {
         Some(path) => {
             let source = std::fs::read_to_string(path)
                 .with_context(|| format!("reading policy {}", path.display()))?;
-            Policies::from_toml(&source)
-                .map_err(|e| anyhow::anyhow!("policy {}: {e}", path.display()))?
+            Sources::from_file(&source)
+                .map_err(|e| anyhow::anyhow!("policy {}: {e}", path.display()))
         }
-        None => Policies::shipped().map_err(|e| anyhow::anyhow!("shipped policy: {e}"))?,
+        None => Sources::from_file(include_str!("policy/default.toml"))
+            .map_err(|e| anyhow::anyhow!("shipped policy: {e}")),
+    }
+}
+
+/// The policies to decide by: with a register, the register's policies in force (the
+/// configured file seeds the register's first version of each policy it has none of);
+/// without one, the file.
+pub async fn policy_sources(
+    path: Option<&std::path::Path>,
+    register: Option<&Register>,
+) -> anyhow::Result<Sources> {
+    let file = policy_file(path)?;
+    let Some(register) = register else {
+        return Ok(file);
     };
+    let note = match path {
+        Some(path) => format!("from {}", path.display()),
+        None => "the shipped default".to_string(),
+    };
+    register.seed_policies(&file, &note).await?;
+    Ok(register.active_policies().await?.unwrap_or(file))
+}
+
+/// The pipeline the configuration asks for: the shipped lexicons and scorer, these policies.
+pub fn build_pipeline(config: &PipelineConfig, sources: Sources) -> anyhow::Result<Pipeline> {
+    let policies = ActivePolicies::resolve(sources).map_err(|e| anyhow::anyhow!("policy: {e}"))?;
     let scorer = LearnedScorer::load(&config.models).map_err(|e| anyhow::anyhow!(e))?;
     Pipeline::new(policies, config.repetition(), Box::new(scorer)).map_err(|e| anyhow::anyhow!(e))
 }
@@ -58,14 +86,16 @@ pub fn build_pipeline(config: &PipelineConfig) -> anyhow::Result<Pipeline> {
 /// not parse and an address other than loopback without keys (unless `--insecure`).
 pub async fn app_state(config: &ServeConfig) -> anyhow::Result<api::AppState> {
     let keys = access(config)?;
-    let pipeline = build_pipeline(&config.pipeline)?;
     let register = Register::connect(&config.register.url()).await?;
+    let sources = policy_sources(config.pipeline.policy.as_deref(), Some(&register)).await?;
+    let pipeline = build_pipeline(&config.pipeline, sources)?;
     Ok(api::AppState {
         pipeline: Arc::new(pipeline),
         register,
         metrics: Arc::new(api::metrics::Metrics::default()),
         limiter: Arc::new(Semaphore::new(config.max_in_flight)),
         keys: Arc::new(keys),
+        policy_changes: Arc::default(),
     })
 }
 
@@ -111,11 +141,12 @@ pub async fn serve(
 
 /// `seula score`: JSON Lines in, JSON Lines out, one line for each, in order.
 pub async fn score_lines(config: &ScoreConfig) -> anyhow::Result<()> {
-    let pipeline = build_pipeline(&config.pipeline)?;
     let register = match config.record {
         true => Some(Register::connect(&config.register.url()).await?),
         false => None,
     };
+    let sources = policy_sources(config.pipeline.policy.as_deref(), register.as_ref()).await?;
+    let pipeline = build_pipeline(&config.pipeline, sources)?;
     let input: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match &config.input {
         Some(path) => Box::new(
             tokio::fs::File::open(path)
@@ -219,9 +250,181 @@ pub async fn export_labels(config: &ExportConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `seula policy …`: show a policy in force as TOML, or check a policy file.
+pub async fn policy_command(command: &PolicyCommand) -> anyhow::Result<()> {
+    match command {
+        PolicyCommand::Show {
+            name,
+            database_url,
+            policy,
+        } => {
+            let register = match database_url {
+                Some(url) => {
+                    let config = RegisterConfig {
+                        database_url: url.clone(),
+                    };
+                    Some(Register::connect(&config.url()).await?)
+                }
+                None => None,
+            };
+            let sources = policy_sources(policy.as_deref(), register.as_ref()).await?;
+            let policies =
+                Policies::resolve(&sources).map_err(|e| anyhow::anyhow!("policy: {e}"))?;
+            let policy = policies.named(name).with_context(|| {
+                format!("no policy {name:?} (default or a channel with its own)")
+            })?;
+            print!("{}", toml::to_string(policy)?);
+            Ok(())
+        }
+        PolicyCommand::Replay {
+            file,
+            channel,
+            since,
+            register,
+        } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let since = since.as_deref().map(parse_time).transpose()?;
+            let register = Register::connect(&register.url()).await?;
+            let active = policy_sources(None, Some(&register)).await?;
+            let (name, sources) = match channel {
+                Some(name) => (
+                    name.as_str(),
+                    active.with(
+                        name,
+                        policy::Source {
+                            version: 0,
+                            toml: text,
+                        },
+                    ),
+                ),
+                None => {
+                    let file = Sources::from_file(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    (policy::DEFAULT, active.with(policy::DEFAULT, file.default))
+                }
+            };
+            let policies = Policies::resolve(&sources)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let candidate = policies
+                .named(name)
+                .context("the candidate names no policy")?;
+            let cases = register.recorded(since, None).await?;
+            let report = policy::replay::replay(
+                candidate,
+                policy::replay::decided_by(name, &sources, &cases),
+            );
+            print!("{}", render_replay(name, &report));
+            Ok(())
+        }
+        PolicyCommand::Validate { file, channel } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let sources = match channel {
+                Some(name) => policy_file(None)?.with(
+                    name,
+                    policy::Source {
+                        version: 1,
+                        toml: text,
+                    },
+                ),
+                None => Sources::from_file(&text).map_err(|e| anyhow::anyhow!("{e}"))?,
+            };
+            match Policies::resolve(&sources) {
+                Ok(_) => {
+                    let names: Vec<&str> = sources.iter().map(|(n, _)| n).collect();
+                    println!("{}: valid ({})", file.display(), names.join(", "));
+                    Ok(())
+                }
+                Err(problems) => {
+                    for problem in problems.split("; ") {
+                        eprintln!("{}: {problem}", file.display());
+                    }
+                    anyhow::bail!("{} is not a valid policy", file.display())
+                }
+            }
+        }
+    }
+}
+
+/// A time given as RFC 3339 or as a date (midnight UTC).
+fn parse_time(text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .with_context(|| format!("{text:?} is neither RFC 3339 nor a date (2026-11-19)"))?;
+    Ok(date.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+/// A replay report as text: the changes, their examples, agreement with moderators, channels.
+fn render_replay(name: &str, report: &policy::replay::Report) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let c = report.changed;
+    let _ = writeln!(
+        out,
+        "policy {name}: {} recorded cases; action changes for {}, priority for {}, route for {}",
+        report.cases, c.action, c.priority, c.route
+    );
+    for cell in report.matrix.action.iter().filter(|c| c.from != c.to) {
+        let ids = report
+            .examples
+            .iter()
+            .find(|e| e.from == cell.from && e.to == cell.to)
+            .map(|e| {
+                e.ids
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {:>12} -> {:<12} {:>7}   e.g. cases {ids}",
+            cell.from.as_str(),
+            cell.to.as_str(),
+            cell.count
+        );
+    }
+    let a = &report.agreement;
+    let _ = writeln!(
+        out,
+        "agreement with moderators over {} decided cases (precision / recall):",
+        a.support
+    );
+    let pr = |c: &policy::replay::Confusion| {
+        let f = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.2}"));
+        format!("{} / {}", f(c.precision), f(c.recall))
+    };
+    for (level, compared) in [
+        ("review", &a.review),
+        ("hide", &a.hide),
+        ("delete", &a.delete),
+    ] {
+        let _ = writeln!(
+            out,
+            "  {level:<7} now {:<12} candidate {}",
+            pr(&compared.recorded),
+            pr(&compared.candidate)
+        );
+    }
+    for channel in &report.per_channel {
+        let _ = writeln!(
+            out,
+            "  channel {}: {} cases, {} action changes",
+            channel.channel, channel.cases, channel.changed.action
+        );
+    }
+    out
+}
+
 /// `seula eval`: metrics of the configured pipeline on one labelled file, printed to stdout.
 pub fn evaluate(config: &EvalConfig) -> anyhow::Result<()> {
-    let pipeline = build_pipeline(&config.pipeline)?;
+    let pipeline = build_pipeline(
+        &config.pipeline,
+        policy_file(config.pipeline.policy.as_deref())?,
+    )?;
     let report = eval::evaluate(&pipeline, &config.data)?;
     print!(
         "{}",

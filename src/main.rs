@@ -25,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Train(config) => seula::train(&config).map(|_| ()),
         Command::Eval(config) => seula::evaluate(&config),
         Command::ExportLabels(config) => seula::export_labels(&config).await,
+        Command::Policy(command) => seula::policy_command(&command).await,
     }
 }
 

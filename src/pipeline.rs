@@ -4,13 +4,16 @@
 //! to the policy is CPU-only and takes microseconds; the register is the only I/O.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::Comment;
 use crate::normalize::normalize;
-use crate::policy::{self, AuthorHistory, Decision, Policies};
+use crate::policy::{self, AuthorHistory, Decision, Policies, Sources};
 use crate::register::{self, NewCase, Register, RegisterError};
 use crate::scoring::learned::LearnedScorer;
 use crate::scoring::{Assessment, Scorer};
@@ -45,6 +48,8 @@ pub struct Outcome {
     pub decision: Decision,
     /// When the first reply is due under the policy's reply-time targets and service hours.
     pub respond_by: Option<DateTime<Utc>>,
+    /// What the register knew of the author when this was decided.
+    pub history: AuthorHistory,
     pub policy_name: String,
     pub policy_version: u32,
     pub model_version: String,
@@ -75,20 +80,36 @@ impl Outcome {
             created_at: comment.created_at.unwrap_or_else(Utc::now),
             respond_by: self.respond_by,
             protective: self.decision.protective,
+            history: self.history,
         }
+    }
+}
+
+/// The policies in force and the sources they were resolved from, swapped as one.
+#[derive(Debug)]
+pub struct ActivePolicies {
+    pub sources: Sources,
+    pub policies: Policies,
+}
+
+impl ActivePolicies {
+    pub fn resolve(sources: Sources) -> Result<Self, String> {
+        let policies = Policies::resolve(&sources)?;
+        Ok(Self { sources, policies })
     }
 }
 
 pub struct Pipeline {
     lexicons: Lexicons,
     scorer: Box<dyn Scorer>,
-    policies: Policies,
+    /// Swapped whole on activation: a comment is decided under one snapshot from start to end.
+    policies: ArcSwap<ActivePolicies>,
     repetition: repetition::Memory,
 }
 
 impl Pipeline {
     pub fn new(
-        policies: Policies,
+        policies: ActivePolicies,
         repetition: repetition::Config,
         scorer: Box<dyn Scorer>,
     ) -> Result<Self, String> {
@@ -101,7 +122,7 @@ impl Pipeline {
         Ok(Self {
             lexicons: Lexicons::shipped()?,
             scorer,
-            policies,
+            policies: ArcSwap::from_pointee(policies),
             repetition: repetition::Memory::new(repetition),
         })
     }
@@ -109,10 +130,20 @@ impl Pipeline {
     /// The shipped lexicons and default policy, the models in `models`, default repetition memory.
     pub fn shipped(models: &Path) -> Result<Self, String> {
         Self::new(
-            Policies::shipped()?,
+            ActivePolicies::resolve(Sources::from_file(include_str!("policy/default.toml"))?)?,
             repetition::Config::default(),
             Box::new(LearnedScorer::load(models)?),
         )
+    }
+
+    /// The policies in force now.
+    pub fn policies(&self) -> Arc<ActivePolicies> {
+        self.policies.load_full()
+    }
+
+    /// Puts other policies in force; comments being decided finish under the ones they started with.
+    pub fn activate(&self, policies: ActivePolicies) {
+        self.policies.store(Arc::new(policies));
     }
 
     pub fn model_version(&self) -> &str {
@@ -172,7 +203,8 @@ impl Pipeline {
         let assessment = self.scorer.score(&comment.text, &text, &signals);
         lap(Stage::Scoring, &mut t);
 
-        let policy = self.policies.for_channel(comment.channel.as_deref());
+        let active = self.policies.load();
+        let policy = active.policies.for_channel(comment.channel.as_deref());
         let decision = policy::decide(
             policy,
             &assessment.scores,
@@ -188,6 +220,7 @@ impl Pipeline {
             assessment,
             decision,
             respond_by,
+            history,
             policy_name: policy.name.clone(),
             policy_version: policy.version,
             model_version: self.scorer.version().to_string(),

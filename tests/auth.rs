@@ -115,7 +115,8 @@ async fn each_role_reaches_what_the_matrix_allows() {
         (SCORER, "GET", "/v1/cases", forbidden()),
         (SCORER, "GET", "/v1/authors/fb:user:991", forbidden()),
         (SCORER, "GET", "/v1/audit", forbidden()),
-        (SCORER, "GET", "/", forbidden()),
+        (SCORER, "GET", "/", Status(StatusCode::OK)),
+        (SCORER, "GET", "/assets/page.js", Status(StatusCode::OK)),
         (SCORER, "GET", "/v1/nothing", forbidden()),
         (SCORER, "POST", "/v1/policies/default/versions", forbidden()),
         (MODERATOR, "POST", "/v1/score", Status(StatusCode::OK)),
@@ -179,6 +180,44 @@ async fn refusals_explain_themselves_and_are_counted() {
             metrics.contains(needle),
             "metrics lack {needle}:\n{metrics}"
         );
+    }
+}
+
+/// The page and its assets hold no data and a browser sends no bearer key when it navigates:
+/// they load without one. Everything else about the page goes through the JSON API.
+#[tokio::test]
+async fn the_page_and_its_assets_need_no_key() {
+    let app = spawn_app_with(Some(&keys())).await;
+    for (path, content_type) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/assets/page.js", "text/javascript; charset=utf-8"),
+        ("/assets/page.css", "text/css; charset=utf-8"),
+    ] {
+        for authorization in [None, Some(bearer(WRONG)), Some(bearer(SCORER))] {
+            let (status, headers, body) = call(&app, authorization.as_deref(), "GET", path).await;
+            let case = format!("GET {path} with {authorization:?}");
+            assert_eq!(status, StatusCode::OK, "{case}: {body}");
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            assert_eq!(header("content-type"), content_type, "{case}");
+            assert_eq!(header("cache-control"), "no-cache", "{case}");
+            assert!(
+                header("content-security-policy").contains("script-src 'self'"),
+                "{case}"
+            );
+            assert!(!body.is_empty(), "{case}");
+        }
+    }
+    let (status, _, _) = call(&app, None, "GET", "/assets/nothing.js").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a missing asset is missing");
+    for (method, path) in [("POST", "/"), ("GET", "/v1/cases"), ("GET", "/index.html")] {
+        let (status, _, body) = call(&app, None, method, path).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");
     }
 }
 

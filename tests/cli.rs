@@ -269,3 +269,112 @@ fn export_labels_writes_decided_cases_in_the_training_format() {
         (&json!(false), &json!("allow"))
     );
 }
+
+/// Runs `seula ARGS` in `dir`; returns success, stdout and stderr.
+fn seula(args: &[&str], dir: &std::path::Path) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_seula"))
+        .args(args)
+        .current_dir(dir)
+        .env("SEULA_LOG", "warn")
+        .env_remove("SEULA_DATABASE_URL")
+        .env_remove("SEULA_POLICY")
+        .output()
+        .expect("run seula");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn policy_show_and_validate_round_trip_and_name_every_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ok, shown, stderr) = seula(&["policy", "show", "x"], dir.path());
+    assert!(ok, "{stderr}");
+    assert!(shown.starts_with("name = \"x\"\nversion = 1\n"), "{shown}");
+    assert!(
+        shown.contains("[actions.review]") && shown.contains("troll = 0.5"),
+        "{shown}"
+    );
+    // The default, shown and kept in a file, is a valid policy file again.
+    let (_, default, _) = seula(&["policy", "show"], dir.path());
+    std::fs::write(
+        dir.path().join("default.toml"),
+        default.replace("insult = 0.7", "insult = 0.6"),
+    )
+    .expect("write");
+    let (ok, out, stderr) = seula(&["policy", "validate", "default.toml"], dir.path());
+    assert!(ok, "{stderr}");
+    assert!(out.contains("valid (default)"), "{out}");
+    std::fs::write(
+        dir.path().join("chat.toml"),
+        "[actions.hide]\ntoxicity = 1.7\ntroll = 0.5\n",
+    )
+    .expect("write");
+    let (ok, _, stderr) = seula(
+        &["policy", "validate", "chat.toml", "--channel", "chat"],
+        dir.path(),
+    );
+    assert!(!ok);
+    for problem in [
+        "chat.toml: channels.chat: actions.hide.toxicity: 1.7 is not in [0, 1]",
+        "chat.toml: actions.hide.troll: account and writing signals may reach review at most",
+    ] {
+        assert!(stderr.contains(problem), "{problem} missing: {stderr}");
+    }
+    let (ok, _, stderr) = seula(&["policy", "show", "nochannel"], dir.path());
+    assert!(
+        !ok && stderr.contains("no policy \"nochannel\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn policy_replay_prints_the_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ok, _, stderr) = seula_score(
+        &["--record", "--database-url", "reg.db"],
+        &input(),
+        dir.path(),
+        "warn",
+    );
+    assert!(ok, "{stderr}");
+    let (_, default, _) = seula(&["policy", "show"], dir.path());
+    let candidate = default.replacen("[actions.hide]\n", "[actions.hide]\nprofanity = 0.9\n", 1);
+    std::fs::write(dir.path().join("candidate.toml"), candidate).expect("write");
+    let (ok, out, stderr) = seula(
+        &[
+            "policy",
+            "replay",
+            "candidate.toml",
+            "--database-url",
+            "reg.db",
+            "--since",
+            "2000-01-01",
+        ],
+        dir.path(),
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        out.starts_with("policy default: 2 recorded cases; action changes for 1"),
+        "{out}"
+    );
+    assert!(out.contains("review -> hide"), "{out}");
+    let (ok, _, stderr) = seula(
+        &[
+            "policy",
+            "replay",
+            "candidate.toml",
+            "--database-url",
+            "reg.db",
+            "--since",
+            "last week",
+        ],
+        dir.path(),
+    );
+    assert!(
+        !ok && stderr.contains("neither RFC 3339 nor a date"),
+        "{stderr}"
+    );
+}

@@ -65,7 +65,9 @@ async fn golden_fixtures_agree_with_their_labels() {
         fixtures.len()
     );
 
-    let pipeline = seula::build_pipeline(&common::pipeline_config()).expect("pipeline");
+    let config = common::pipeline_config();
+    let sources = seula::policy_file(config.policy.as_deref()).expect("policy");
+    let pipeline = seula::build_pipeline(&config, sources).expect("pipeline");
     let register = Register::connect("sqlite::memory:")
         .await
         .expect("register");

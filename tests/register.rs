@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use seula::domain::{Action, Author, Comment, Priority, Thread};
 use seula::pipeline::{Outcome, Pipeline};
-use seula::policy::AuthorHistory;
+use seula::policy::{AuthorHistory, Sources};
 use seula::register::{CaseFilter, Cursor, NewCase, NewDecision, Register, RegisterError, Verdict};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgPool, SqlitePool};
@@ -484,6 +484,73 @@ async fn claims_expire_decisions_append_and_feed_the_author_history() {
             log.items[0].id > log.items[1].id && log.next.is_some(),
             "{backend}: newest first"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn policy_versions_are_seeded_once_stored_activated_and_kept() {
+    check(|db| async move {
+        let backend = db.backend;
+        let file = Sources::from_file(include_str!("../src/policy/default.toml")).expect("file");
+        let r = &db.register;
+        assert_eq!(
+            r.active_policies().await.expect("active"),
+            None,
+            "{backend}"
+        );
+        r.seed_policies(&file, "the shipped default")
+            .await
+            .expect("seed");
+        r.seed_policies(&file, "again").await.expect("seed again");
+        assert_eq!(
+            r.active_policies().await.expect("active"),
+            Some(file.clone()),
+            "{backend}"
+        );
+        let stricter = file.default.toml.replace("insult = 0.7", "insult = 0.6");
+        let v2 = r
+            .add_policy_version("default", &stricter, "aino", Some("tighter"))
+            .await
+            .expect("add");
+        assert_eq!((v2.version, v2.active), (2, false), "{backend}");
+        r.activate_policy("default", 2, "aino")
+            .await
+            .expect("activate");
+        // A new connection (a restart) finds version 2 in force and the channel at 1.
+        let again = Register::connect(&db.url).await.expect("reconnect");
+        let active = again
+            .active_policies()
+            .await
+            .expect("active")
+            .expect("some");
+        assert_eq!(
+            (active.default.version, active.default.toml.as_str()),
+            (2, stricter.as_str()),
+            "{backend}"
+        );
+        assert_eq!(active.channels["x"].version, 1, "{backend}");
+        let versions = again.policy_versions().await.expect("versions");
+        let listed: Vec<(&str, i64, bool)> = versions
+            .iter()
+            .map(|v| (v.name.as_str(), v.version, v.active))
+            .collect();
+        assert_eq!(
+            listed,
+            [("default", 1, false), ("default", 2, true), ("x", 1, true)],
+            "{backend}"
+        );
+        db.counts(&[
+            (
+                "SELECT COUNT(*) FROM audit WHERE kind = 'policy_activated'",
+                3,
+            ),
+            (
+                "SELECT COUNT(*) FROM audit WHERE kind = 'policy_version' AND actor = 'aino'",
+                1,
+            ),
+        ])
+        .await;
     })
     .await;
 }

@@ -26,7 +26,7 @@ pub const MIN_KEY_CHARS: usize = 16;
 pub enum Role {
     /// Scores comments, and reads health, readiness and metrics.
     Scorer,
-    /// Also works the register: cases, authors, audit, the moderators' page.
+    /// Also works the register: cases, authors, audit (what the moderators' page shows).
     Moderator,
     /// Also changes policies.
     Admin,
@@ -192,28 +192,35 @@ impl ApiKeys {
     }
 }
 
-/// The least role a request needs: the whole matrix, in one place.
+/// The least role a request needs, or `None` for a public one: the whole matrix, in one place.
 ///
 /// | method | path | role |
 /// |---|---|---|
+/// | `GET`, `HEAD` | the moderators' page `/` and its assets `/assets/…` | none: public |
 /// | `POST` | `/v1/score`, `/v1/score:batch` | scorer |
 /// | `GET`, `HEAD` | `/healthz`, `/readyz`, `/metrics` | scorer |
 /// | `GET`, `HEAD` | `/v1/policies…` | moderator |
 /// | any other | `/v1/policies…` | admin |
-/// | any | everything else: `/v1/cases…`, `/v1/authors…`, `/v1/audit`, the page `/` and its assets, and paths that do not exist | moderator |
+/// | any | everything else: `/v1/cases…`, `/v1/authors…`, `/v1/audit`, and paths that do not exist | moderator |
 ///
-/// Paths that do not exist need a moderator, so a route added later is closed to scorers until
-/// it is listed here, and a scorer cannot tell a missing path from a forbidden one (without a
-/// valid key every path is 401 alike). `/v1/policies…` is a plain prefix, so anything beside it
-/// (`/v1/policies:validate`) needs an admin too unless it only reads.
-pub fn required(method: &Method, path: &str) -> Role {
+/// The page and its assets (no `..` in the path) are public because they hold no data (every case reaches the page
+/// through the JSON API, with the key the page asks for) and a browser cannot send a bearer key
+/// when it navigates. Paths that do not exist need a moderator, so a route added later is closed
+/// to scorers until it is listed here, and a scorer cannot tell a missing path from a forbidden
+/// one (without a valid key every path but the public ones is 401 alike). `/v1/policies…` is a
+/// plain prefix, so anything beside it (`/v1/policies:validate`) needs an admin too unless it
+/// only reads.
+pub fn required(method: &Method, path: &str) -> Option<Role> {
     let reads = *method == Method::GET || *method == Method::HEAD;
-    match path {
+    let role = match path {
+        "/" if reads => return None,
+        _ if reads && path.starts_with("/assets/") && !path.contains("..") => return None,
         "/v1/score" | "/v1/score:batch" if *method == Method::POST => Role::Scorer,
         "/healthz" | "/readyz" | "/metrics" if reads => Role::Scorer,
         _ if path.starts_with("/v1/policies") && !reads => Role::Admin,
         _ => Role::Moderator,
-    }
+    };
+    Some(role)
 }
 
 /// The key of `Authorization: Bearer KEY` (the scheme in any case).
@@ -231,12 +238,11 @@ fn bearer(request: &Request) -> Result<&str, ApiError> {
     token.ok_or_else(|| ApiError::Unauthorized("expected Authorization: Bearer KEY".into()))
 }
 
-/// The caller of a request with keys configured, or why it may not go on.
-fn authorize(keys: &ApiKeys, request: &Request) -> Result<Caller, ApiError> {
+/// The caller of a request that `needs` a role, with keys configured, or why it may not go on.
+fn authorize(keys: &ApiKeys, request: &Request, needs: Role) -> Result<Caller, ApiError> {
     let caller = keys
         .find(bearer(request)?)
         .ok_or_else(|| ApiError::Unauthorized("unknown API key".into()))?;
-    let needs = required(request.method(), request.uri().path());
     if caller.role < needs {
         return Err(ApiError::Forbidden(format!(
             "{} (role {}) may not {} {}: it needs role {needs}",
@@ -251,15 +257,21 @@ fn authorize(keys: &ApiKeys, request: &Request) -> Result<Caller, ApiError> {
 
 /// Middleware over every route and the fallback: puts the [`Caller`] into the request's
 /// extensions, or answers 401 (no valid key) or 403 (a role too low). In open local mode every
-/// request is [`Caller::local`]. Refusals count in `seula_requests_total{endpoint="auth"}`.
+/// request is [`Caller::local`]. A public request (the page and its assets) goes on without a
+/// caller and whatever key it carries is not looked at. Refusals count in
+/// `seula_requests_total{endpoint="auth"}`.
 pub async fn check(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let caller = match state.keys.is_open() {
-        true => Ok(Caller::local()),
-        false => authorize(&state.keys, &request),
+    let needs = required(request.method(), request.uri().path());
+    let caller = match (state.keys.is_open(), needs) {
+        (true, _) => Ok(Some(Caller::local())),
+        (false, None) => Ok(None),
+        (false, Some(needs)) => authorize(&state.keys, &request, needs).map(Some),
     };
     match caller {
         Ok(caller) => {
-            request.extensions_mut().insert(caller);
+            if let Some(caller) = caller {
+                request.extensions_mut().insert(caller);
+            }
             next.run(request).await
         }
         Err(e) => {
@@ -494,7 +506,9 @@ mod tests {
             ("POST", "/v1/score", Some(bearer(ADMIN_KEY)), Ok("ops")),
         ];
         for (method, path, authorization, want) in cases {
-            let got = authorize(&keys, &request(method, path, authorization.as_deref()));
+            let request = request(method, path, authorization.as_deref());
+            let needs = required(request.method(), path).expect("not a public path");
+            let got = authorize(&keys, &request, needs);
             let got = got
                 .as_ref()
                 .map(|c| c.name.as_str())
@@ -525,31 +539,41 @@ mod tests {
     fn required_role_of_each_request() {
         use Role::*;
         let cases = [
-            ("POST", "/v1/score", Scorer),
-            ("POST", "/v1/score:batch", Scorer),
-            ("GET", "/healthz", Scorer),
-            ("HEAD", "/healthz", Scorer),
-            ("GET", "/readyz", Scorer),
-            ("GET", "/metrics", Scorer),
-            ("GET", "/v1/score", Moderator),
-            ("POST", "/v1/score/", Moderator),
-            ("POST", "/metrics", Moderator),
-            ("GET", "/v1/cases", Moderator),
-            ("GET", "/v1/cases/12", Moderator),
-            ("POST", "/v1/cases/12/decisions", Moderator),
-            ("GET", "/v1/authors/fb:user:1", Moderator),
-            ("GET", "/v1/audit", Moderator),
-            ("GET", "/", Moderator),
-            ("GET", "/static/app.js", Moderator),
-            ("GET", "/v1/policies", Moderator),
-            ("GET", "/v1/policies/default/versions", Moderator),
-            ("POST", "/v1/policies", Admin),
-            ("POST", "/v1/policies/default/versions", Admin),
-            ("PUT", "/v1/policies/default", Admin),
-            ("DELETE", "/v1/policies/default", Admin),
-            ("POST", "/v1/policies:validate", Admin),
-            ("GET", "/v1/nothing", Moderator),
-            ("POST", "/nothing", Moderator),
+            ("GET", "/", None),
+            ("HEAD", "/", None),
+            ("GET", "/assets/page.js", None),
+            ("HEAD", "/assets/page.css", None),
+            ("GET", "/assets/nothing", None),
+            ("GET", "/assets/../v1/cases", Some(Moderator)),
+            ("POST", "/", Some(Moderator)),
+            ("DELETE", "/assets/page.js", Some(Moderator)),
+            ("GET", "/assets", Some(Moderator)),
+            ("GET", "/assetsx/page.js", Some(Moderator)),
+            ("GET", "/index.html", Some(Moderator)),
+            ("GET", "/static/app.js", Some(Moderator)),
+            ("POST", "/v1/score", Some(Scorer)),
+            ("POST", "/v1/score:batch", Some(Scorer)),
+            ("GET", "/healthz", Some(Scorer)),
+            ("HEAD", "/healthz", Some(Scorer)),
+            ("GET", "/readyz", Some(Scorer)),
+            ("GET", "/metrics", Some(Scorer)),
+            ("GET", "/v1/score", Some(Moderator)),
+            ("POST", "/v1/score/", Some(Moderator)),
+            ("POST", "/metrics", Some(Moderator)),
+            ("GET", "/v1/cases", Some(Moderator)),
+            ("GET", "/v1/cases/12", Some(Moderator)),
+            ("POST", "/v1/cases/12/decisions", Some(Moderator)),
+            ("GET", "/v1/authors/fb:user:1", Some(Moderator)),
+            ("GET", "/v1/audit", Some(Moderator)),
+            ("GET", "/v1/policies", Some(Moderator)),
+            ("GET", "/v1/policies/default/versions", Some(Moderator)),
+            ("POST", "/v1/policies", Some(Admin)),
+            ("POST", "/v1/policies/default/versions", Some(Admin)),
+            ("PUT", "/v1/policies/default", Some(Admin)),
+            ("DELETE", "/v1/policies/default", Some(Admin)),
+            ("POST", "/v1/policies:validate", Some(Admin)),
+            ("GET", "/v1/nothing", Some(Moderator)),
+            ("POST", "/nothing", Some(Moderator)),
         ];
         for (method, path, want) in cases {
             let method = Method::from_bytes(method.as_bytes()).expect("method");

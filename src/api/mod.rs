@@ -4,6 +4,8 @@ pub mod auth;
 pub mod cases;
 pub mod error;
 pub mod metrics;
+pub mod page;
+pub mod policies;
 pub mod wire;
 
 use std::sync::Arc;
@@ -36,6 +38,8 @@ pub struct AppState {
     pub limiter: Arc<Semaphore>,
     /// The API keys; none: open local mode.
     pub keys: Arc<auth::ApiKeys>,
+    /// Held while a policy version is checked and stored or activated: one change at a time.
+    pub policy_changes: Arc<tokio::sync::Mutex<()>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -46,6 +50,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(render_metrics))
         .merge(cases::routes())
+        .merge(policies::routes())
+        .merge(page::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Keep this last: a layer covers only the routes (and fallback) added before it.

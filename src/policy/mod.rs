@@ -7,7 +7,11 @@
 //! customer and moved to private messages, and an attack on a named employee goes to a supervisor.
 //! Reply-time targets live in [`reply`].
 
+pub mod replay;
 pub mod reply;
+mod sources;
+
+pub use sources::{DEFAULT, Source, Sources, valid_name};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -187,36 +191,54 @@ impl Policies {
 
     /// Parses a policy file: the default policy plus `[channels.NAME]` overrides merged onto it.
     pub fn from_toml(source: &str) -> Result<Self, String> {
-        let mut table: toml::Table = toml::from_str(source).map_err(|e| e.to_string())?;
-        let overrides = match table.remove("channels") {
-            Some(toml::Value::Table(t)) => t,
-            Some(_) => return Err("channels: must be a table of channel names".into()),
-            None => toml::Table::new(),
-        };
-        let parse = |t: toml::Table| -> Result<Policy, String> {
+        Self::resolve(&Sources::from_file(source)?)
+    }
+
+    /// Each policy from its source: the default as written, each channel's overrides merged
+    /// onto the default. Every problem of every policy is reported, `channels.NAME:` first for
+    /// a channel's.
+    pub fn resolve(sources: &Sources) -> Result<Self, String> {
+        let default_table = sources.default.table()?;
+        let parse = |mut t: toml::Table, name: &str, version: u32| -> Result<Policy, String> {
+            t.insert("name".into(), toml::Value::String(name.into()));
+            t.insert("version".into(), toml::Value::Integer(version.into()));
             let policy: Policy = t.try_into().map_err(|e: toml::de::Error| e.to_string())?;
             policy.validate().map_err(|e| e.to_string())?;
             Ok(policy)
         };
-        let default = parse(table.clone())?;
+        let mut errors = Vec::new();
+        let default = parse(default_table.clone(), DEFAULT, sources.default.version)
+            .map_err(|e| errors.push(e))
+            .ok();
         let mut channels = HashMap::new();
-        for (channel, value) in overrides {
-            let toml::Value::Table(over) = value else {
-                return Err(format!("channels.{channel}: must be a table"));
-            };
-            let mut merged = table.clone();
-            merge(&mut merged, over);
-            merged.insert("name".into(), toml::Value::String(channel.clone()));
-            let policy = parse(merged).map_err(|e| format!("channels.{channel}: {e}"))?;
-            channels.insert(channel, policy);
+        for (name, source) in &sources.channels {
+            let mut merged = default_table.clone();
+            merge(&mut merged, source.table()?);
+            match parse(merged, name, source.version) {
+                Ok(policy) => {
+                    channels.insert(name.clone(), policy);
+                }
+                Err(e) => errors.push(format!("channels.{name}: {e}")),
+            }
         }
-        Ok(Self { default, channels })
+        match default {
+            Some(default) if errors.is_empty() => Ok(Self { default, channels }),
+            _ => Err(errors.join("; ")),
+        }
     }
 
     pub fn for_channel(&self, channel: Option<&str>) -> &Policy {
         channel
             .and_then(|c| self.channels.get(c))
             .unwrap_or(&self.default)
+    }
+
+    /// The policy of that name (`default` or a channel's), if there is one.
+    pub fn named(&self, name: &str) -> Option<&Policy> {
+        match name {
+            DEFAULT => Some(&self.default),
+            channel => self.channels.get(channel),
+        }
     }
 }
 

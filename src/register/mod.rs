@@ -18,14 +18,15 @@ mod store;
 
 pub use model::{
     AuditEntry, AuthorDetail, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter, CaseSummary,
-    Claim, Cursor, DecisionRecord, LabelledCase, NewDecision, Page, Status, Verdict,
+    Claim, Cursor, DecisionRecord, LabelledCase, NewDecision, Page, PolicyVersion, RecordedRow,
+    Status, Verdict,
 };
 
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Postgres, Sqlite};
 
 use crate::domain::{Action, Priority, Reason, Route};
-use crate::policy::AuthorHistory;
+use crate::policy::{AuthorHistory, Sources};
 use crate::scoring::{Scores, Sentiment};
 use crate::signals::Signals;
 use store::Store;
@@ -70,6 +71,8 @@ pub struct NewCase<'a> {
     pub respond_by: Option<DateTime<Utc>>,
     /// Hidden only to protect the author's personal data: not counted against them.
     pub protective: bool,
+    /// The author's history as it was when scored, so a replay escalates the same way.
+    pub history: AuthorHistory,
 }
 
 /// Whether a decision goes into the register.
@@ -166,6 +169,63 @@ impl Register {
         limit: usize,
     ) -> Result<Page<AuditEntry>, RegisterError> {
         on_backend!(self, store => store.audit(case_id, actor, before, limit))
+    }
+
+    /// The policy sources in force, or `None` while the register holds no policy.
+    pub async fn active_policies(&self) -> Result<Option<Sources>, RegisterError> {
+        on_backend!(self, store => store.active_policies())
+    }
+
+    /// Stores and activates each policy of `sources` the register has no version of yet.
+    pub async fn seed_policies(&self, sources: &Sources, note: &str) -> Result<(), RegisterError> {
+        on_backend!(self, store => store.seed_policies(sources, note))
+    }
+
+    /// Stores the next version of a policy; it is not in force until activated.
+    pub async fn add_policy_version(
+        &self,
+        name: &str,
+        toml: &str,
+        who: &str,
+        note: Option<&str>,
+    ) -> Result<PolicyVersion, RegisterError> {
+        on_backend!(self, store => store.add_policy_version(name, toml, who, note))
+    }
+
+    pub async fn policy_source(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<String>, RegisterError> {
+        on_backend!(self, store => store.policy_source(name, version))
+    }
+
+    /// Records that a stored version is in force, with an audit row. The caller has checked it resolves.
+    pub async fn activate_policy(
+        &self,
+        name: &str,
+        version: i64,
+        who: &str,
+    ) -> Result<(), RegisterError> {
+        on_backend!(self, store => store.activate_policy(name, version, who))
+    }
+
+    pub async fn policy_versions(&self) -> Result<Vec<PolicyVersion>, RegisterError> {
+        on_backend!(self, store => store.policy_versions())
+    }
+
+    /// The recorded cases of a time range as a replay needs them; a row whose stored words are
+    /// not ours (written by a later version of Seula) is left out.
+    pub async fn recorded(
+        &self,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<crate::policy::replay::Recorded>, RegisterError> {
+        let rows = on_backend!(self, store => store.recorded(since, until))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(RecordedRow::into_recorded)
+            .collect())
     }
 
     /// Every decided case with its latest decision, for `seula export-labels`.

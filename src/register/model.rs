@@ -296,3 +296,59 @@ pub struct LabelledCase {
     pub labels: Json<serde_json::Map<String, Value>>,
     pub decided_at: DateTime<Utc>,
 }
+
+/// One stored version of a policy.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct PolicyVersion {
+    pub name: String,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    /// Why it was made.
+    pub note: Option<String>,
+    /// Whether this is the version in force.
+    pub active: bool,
+}
+
+/// A recorded case as a replay reads it; [`RecordedRow::into_recorded`] checks its words.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecordedRow {
+    pub id: i64,
+    pub channel: Option<String>,
+    pub action: String,
+    pub priority: String,
+    pub route: Option<String>,
+    pub scores: Json<crate::scoring::Scores>,
+    pub signals: Json<crate::signals::Signals>,
+    pub author_removed: i64,
+    /// The outcome moderators decided, for decided cases.
+    pub moderator: Option<String>,
+}
+
+impl RecordedRow {
+    /// The case for replay, or `None` if a stored word is not one of ours.
+    pub fn into_recorded(self) -> Option<crate::policy::replay::Recorded> {
+        fn word<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+            serde_json::from_value(Value::String(s.to_string())).ok()
+        }
+        Some(crate::policy::replay::Recorded {
+            id: self.id,
+            channel: self.channel,
+            action: word(&self.action)?,
+            priority: word(&self.priority)?,
+            route: match self.route {
+                Some(r) => Some(word(&r)?),
+                None => None,
+            },
+            scores: self.scores.0,
+            signals: self.signals.0,
+            history: crate::policy::AuthorHistory {
+                removed: u32::try_from(self.author_removed).unwrap_or(u32::MAX),
+            },
+            moderator: match self.moderator {
+                Some(m) => Some(word(&m)?),
+                None => None,
+            },
+        })
+    }
+}

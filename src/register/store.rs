@@ -24,22 +24,29 @@ use sqlx::{
 
 use super::model::{
     AuditEntry, AuthorDetail, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter, CaseSummary,
-    Claim, Cursor, DecisionRecord, LabelledCase, NewDecision, Page, Status, Verdict,
+    Claim, Cursor, DecisionRecord, LabelledCase, NewDecision, Page, PolicyVersion, RecordedRow,
+    Status, Verdict,
 };
 use super::{NewCase, RegisterError};
 use crate::domain::Action;
 use crate::policy::AuthorHistory;
+use crate::policy::{DEFAULT, Source, Sources};
 
 /// What the two backends spell differently, for the few queries that need it.
 pub trait Dialect {
     /// `LIKE` that ignores case.
     const LIKE: &'static str;
+    /// Begins a transaction that writes. SQLite must take its write lock at the start: a
+    /// transaction that reads first and writes later fails with "database is locked" when
+    /// another connection wrote in between.
+    const BEGIN_WRITE: &'static str;
     /// The number stored under `key` in the JSON column `column`; `key` is one of ours, never input.
     fn json_number(column: &str, key: &str) -> String;
 }
 
 impl Dialect for Sqlite {
     const LIKE: &'static str = "LIKE";
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     fn json_number(column: &str, key: &str) -> String {
         format!("json_extract({column}, '$.{key}')")
     }
@@ -47,6 +54,7 @@ impl Dialect for Sqlite {
 
 impl Dialect for Postgres {
     const LIKE: &'static str = "ILIKE";
+    const BEGIN_WRITE: &'static str = "BEGIN";
     fn json_number(column: &str, key: &str) -> String {
         format!("({column}->>'{key}')::float8")
     }
@@ -99,6 +107,8 @@ where
     for<'r> AuthorSummary: FromRow<'r, DB::Row>,
     for<'r> AuditEntry: FromRow<'r, DB::Row>,
     for<'r> LabelledCase: FromRow<'r, DB::Row>,
+    for<'r> PolicyVersion: FromRow<'r, DB::Row>,
+    for<'r> RecordedRow: FromRow<'r, DB::Row>,
     String: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
     DateTime<Utc>: for<'r> Decode<'r, DB>,
     f64: for<'q> Encode<'q, DB> + Type<DB>,
@@ -136,7 +146,7 @@ where
 
     pub async fn record(&self, case: &NewCase<'_>) -> Result<i64, RegisterError> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         if let Some(author) = case.author_id {
             let seen = "INSERT INTO author (id, first_seen, last_seen) VALUES ($1, $2, $2) \
                         ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen";
@@ -149,8 +159,8 @@ where
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO moderation_case (comment_id, channel, thread_id, author_id, language, text, action, priority, \
              route, scores, sentiment, signals, reasons, policy_name, policy_version, model_version, created_at, recorded_at, \
-             respond_by, outcome, protective) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $7, $20) \
+             respond_by, outcome, protective, author_removed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $7, $20, $21) \
              ON CONFLICT (comment_id) DO NOTHING RETURNING id",
         )
         .bind(case.comment_id)
@@ -173,6 +183,7 @@ where
         .bind(now)
         .bind(case.respond_by)
         .bind(case.protective)
+        .bind(i64::from(case.history.removed))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = inserted else {
@@ -392,7 +403,7 @@ where
         until: DateTime<Utc>,
     ) -> Result<Claim, RegisterError> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         let claimed: Option<i64> = sqlx::query_scalar(
             "UPDATE moderation_case SET claimed_by = $1, claimed_until = $2 WHERE id = $3 \
              AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_until < $4) RETURNING id",
@@ -445,7 +456,7 @@ where
         who: &str,
     ) -> Result<DecisionRecord, RegisterError> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         let current: Option<(String, Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
             "SELECT outcome, claimed_by, claimed_until FROM moderation_case WHERE id = $1",
         )
@@ -564,6 +575,211 @@ where
         .fetch_all(&self.pool)
         .await?;
         Ok(cases)
+    }
+
+    /// The policy sources in force, or `None` while the register holds no policy.
+    pub async fn active_policies(&self) -> Result<Option<Sources>, RegisterError> {
+        let rows: Vec<(String, i64, String)> = sqlx::query_as(
+            "SELECT a.name, a.version, v.source FROM policy_active a \
+             JOIN policy_version v ON v.name = a.name AND v.version = a.version ORDER BY a.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut default = None;
+        let mut channels = std::collections::BTreeMap::new();
+        for (name, version, toml) in rows {
+            let source = Source {
+                version: u32::try_from(version).unwrap_or(u32::MAX),
+                toml,
+            };
+            if name == DEFAULT {
+                default = Some(source);
+            } else {
+                channels.insert(name, source);
+            }
+        }
+        Ok(default.map(|default| Sources { default, channels }))
+    }
+
+    /// Stores and activates each policy of `sources` that the register has no version of yet,
+    /// as made by `seula` for the reason `note`.
+    pub async fn seed_policies(&self, sources: &Sources, note: &str) -> Result<(), RegisterError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        for (name, source) in sources.iter() {
+            let known: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM policy_version WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if known > 0 {
+                continue;
+            }
+            let version = i64::from(source.version);
+            sqlx::query(
+                "INSERT INTO policy_version (name, version, source, created_by, created_at, note) \
+                 VALUES ($1, $2, $3, 'seula', $4, $5)",
+            )
+            .bind(name)
+            .bind(version)
+            .bind(source.toml.as_str())
+            .bind(now)
+            .bind(note)
+            .execute(&mut *tx)
+            .await?;
+            self.set_active(&mut tx, name, version, "seula", now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Makes `name` at `version` the policy in force and writes its audit row.
+    async fn set_active(
+        &self,
+        tx: &mut sqlx::Transaction<'_, DB>,
+        name: &str,
+        version: i64,
+        who: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), RegisterError> {
+        let previous: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM policy_active WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut **tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO policy_active (name, version, activated_by, activated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET version = excluded.version, \
+             activated_by = excluded.activated_by, activated_at = excluded.activated_at",
+        )
+        .bind(name)
+        .bind(version)
+        .bind(who)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        let detail =
+            serde_json::json!({ "policy": name, "version": version, "previous": previous });
+        sqlx::query("INSERT INTO audit (case_id, kind, actor, at, detail) VALUES (NULL, 'policy_activated', $1, $2, $3)")
+            .bind(who)
+            .bind(now)
+            .bind(json(&detail)?)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores `toml` as the next version of the policy `name` (not yet in force).
+    pub async fn add_policy_version(
+        &self,
+        name: &str,
+        toml: &str,
+        who: &str,
+        note: Option<&str>,
+    ) -> Result<PolicyVersion, RegisterError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let version: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM policy_version WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO policy_version (name, version, source, created_by, created_at, note) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(name)
+        .bind(version)
+        .bind(toml)
+        .bind(who)
+        .bind(now)
+        .bind(note)
+        .execute(&mut *tx)
+        .await?;
+        let detail = serde_json::json!({ "policy": name, "version": version, "note": note });
+        sqlx::query("INSERT INTO audit (case_id, kind, actor, at, detail) VALUES (NULL, 'policy_version', $1, $2, $3)")
+            .bind(who)
+            .bind(now)
+            .bind(json(&detail)?)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(PolicyVersion {
+            name: name.to_string(),
+            version,
+            created_by: who.to_string(),
+            created_at: now,
+            note: note.map(str::to_string),
+            active: false,
+        })
+    }
+
+    /// The text of one version of a policy, if it exists.
+    pub async fn policy_source(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<String>, RegisterError> {
+        let source = sqlx::query_scalar(
+            "SELECT source FROM policy_version WHERE name = $1 AND version = $2",
+        )
+        .bind(name)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(source)
+    }
+
+    /// Puts a stored version in force.
+    pub async fn activate_policy(
+        &self,
+        name: &str,
+        version: i64,
+        who: &str,
+    ) -> Result<(), RegisterError> {
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        self.set_active(&mut tx, name, version, who, Utc::now())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every version of every policy, by name and version.
+    pub async fn policy_versions(&self) -> Result<Vec<PolicyVersion>, RegisterError> {
+        let versions = sqlx::query_as::<_, PolicyVersion>(
+            "SELECT v.name, v.version, v.created_by, v.created_at, v.note, \
+             EXISTS (SELECT 1 FROM policy_active a WHERE a.name = v.name AND a.version = v.version) AS active \
+             FROM policy_version v ORDER BY v.name, v.version",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(versions)
+    }
+
+    /// The recorded cases of a time range (recorded at or after `since`, before `until`) as a
+    /// replay needs them, in the order recorded; moderators' outcomes for decided cases.
+    pub async fn recorded(
+        &self,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<RecordedRow>, RegisterError> {
+        let mut q = QueryBuilder::<DB>::new(
+            "SELECT id, channel, action, priority, route, scores, signals, author_removed, \
+             CASE WHEN status = 'decided' THEN outcome END AS moderator \
+             FROM moderation_case WHERE 1 = 1",
+        );
+        if let Some(since) = since {
+            q.push(" AND recorded_at >= ").push_bind(since);
+        }
+        if let Some(until) = until {
+            q.push(" AND recorded_at < ").push_bind(until);
+        }
+        q.push(" ORDER BY id");
+        Ok(q.build_query_as::<RecordedRow>()
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Cases whose first decision came after their reply-time target.

@@ -1,0 +1,1212 @@
+// Seula's moderators' page: the queue, one case with its evidence, and decisions, all through
+// the JSON API (/v1/cases, /v1/cases/{id}, /v1/authors/{id}). No framework and no build step:
+// the server embeds this file as it is. Routes live in the location hash (#/cases?filters,
+// #/cases/12?filters), so a reload keeps the view and its filters.
+'use strict';
+
+// ---------------------------------------------------------------------------------------------
+// Interface text: every visible word, in Finnish and English.
+
+const TEXT = {
+  en: {
+    tagline: 'moderation queue',
+    shortcuts: 'Shortcuts',
+    forget_key: 'Forget key',
+    key_forgotten: 'The key is forgotten in this tab.',
+    close: 'Close',
+    key_title: 'API key',
+    key_help: 'This server needs a moderator\'s API key. It is kept in this tab only and sent with every request.',
+    key_label: 'Key',
+    key_submit: 'Use key',
+    key_rejected: 'That key was not accepted. Check it and try again.',
+    key_forbidden: 'This key may not work the register: a moderator\'s or an admin\'s key is needed.',
+    queue: 'Queue',
+    f_status: 'Status',
+    f_action: 'Action',
+    f_priority: 'Priority',
+    f_route: 'Route',
+    f_channel: 'Channel',
+    f_min_toxicity: 'Toxicity ≥',
+    f_q: 'Text contains',
+    any: 'any',
+    apply: 'Apply',
+    clear: 'Clear',
+    status_open: 'open',
+    status_decided: 'decided',
+    status_all: 'all',
+    col_case: 'Case',
+    col_priority: 'Priority',
+    col_action: 'Action',
+    col_route: 'Route',
+    col_channel: 'Channel',
+    col_waiting: 'Waiting',
+    col_reply: 'Reply by',
+    col_reasons: 'Key reasons',
+    col_text: 'Text',
+    queue_empty: 'No cases match.',
+    load_more: 'Load more',
+    queue_hint: 'j / k or ↓ / ↑ to move, Enter or o to open, ? for all shortcuts.',
+    count: '{n} cases',
+    count_more: '{n} cases shown, more to load',
+    in_queue: 'In the queue',
+    in_case: 'In a case',
+    k_next: 'next case',
+    k_prev: 'previous case',
+    k_open: 'open the selected case',
+    k_search: 'search the text',
+    k_help: 'these shortcuts',
+    k_allow: 'allow',
+    k_hide: 'hide',
+    k_delete: 'delete',
+    k_block: 'block the author',
+    k_escalate: 'escalate (the case stays open)',
+    k_claim: 'claim for 15 minutes',
+    k_note: 'write a note for the decision',
+    k_back: 'back to the queue',
+    help_typing: 'Shortcuts do nothing while you type in a field; Esc leaves the field.',
+    loading: 'Loading…',
+    back: 'Queue',
+    case_title: 'Case #{id}',
+    auto: 'automated: {action}',
+    claimed_by: 'claimed by {who} until {until}',
+    overdue: 'overdue {d}',
+    left: 'in {d}',
+    answered: 'answered {at}',
+    none: '—',
+    recorded: 'Recorded',
+    waiting: 'Waiting',
+    reply_by: 'Reply by',
+    written: 'Written',
+    language: 'Language',
+    channel: 'Channel',
+    thread: 'Thread',
+    text: 'Text',
+    reasons: 'Reasons',
+    no_reasons: 'No reasons recorded.',
+    decide: 'Decision',
+    note: 'Note (optional, sent with the decision)',
+    claim: 'Claim',
+    claimed: 'Case #{id} is yours until {until}.',
+    decided: 'Case #{id}: {decision}.',
+    decisions: 'Decisions so far',
+    no_decisions: 'No moderator has decided yet.',
+    audit: 'Audit log',
+    scores: 'Scores',
+    sentiment: 'Sentiment',
+    signals: 'Key signals',
+    no_signals: 'No notable signals.',
+    recommendations: 'Recommendations',
+    author: 'Author',
+    author_blocked: 'blocked',
+    author_first_seen: 'first seen {at}',
+    author_counts: 'Cases by automated action',
+    author_other_cases: 'Their other cases',
+    author_none: 'No other cases.',
+    thread_cases: 'Other cases in the thread',
+    versions: 'Policy {policy} v{version} · model {model}',
+    when: 'When',
+    who: 'Who',
+    what: 'Decision',
+    masked: 'masked personal data',
+    masked_short: 'masked',
+    error: 'Error {status}: {message}',
+    network: 'The server did not answer: {message}',
+    c_cases: 'cases',
+    c_prioritized: 'prioritised',
+    c_reviewed: 'reviewed',
+    c_hidden: 'hidden',
+    c_deleted: 'deleted',
+    c_blocked_cases: 'block proposed',
+    c_protected: 'protected',
+    s_profanity: 'Profanity',
+    s_toxic: 'Hostility',
+    s_urgency: 'Urgency',
+    s_personal_data: 'Personal data',
+    s_staff_target: 'Aimed at staff',
+    s_shouting: 'Capitals',
+    s_exclamations: '! and ?',
+    s_elongation: 'Stretched letters',
+    s_repetition: 'Repetition',
+    s_repetition_value: '{same} by the author, {others} by others',
+    s_account: 'Account',
+    s_account_age: '{n} days old',
+    s_no_photo: 'no photo',
+    s_few_connections: 'few followers',
+    s_few_posts: 'few posts',
+    s_empty_bio: 'empty bio',
+    s_name_suspicious: 'odd name',
+    s_links: 'Links',
+    s_answers_with_question: 'Answers with questions',
+    s_promotion: 'Promotion',
+    s_targeted: 'aimed at someone',
+    yes: 'yes',
+    u_min: 'min',
+    u_h: 'h',
+    u_d: 'd',
+    actions: {
+      allow: 'allow', prioritize: 'prioritize', review: 'review', hide: 'hide',
+      delete: 'delete', block_author: 'block author', escalate: 'escalate',
+    },
+    priorities: { urgent: 'urgent', high: 'high', normal: 'normal', low: 'low' },
+    routes: {
+      customer_service: 'customer service', communications: 'communications',
+      legal: 'legal', security: 'security', sales: 'sales',
+    },
+    statuses: { open: 'open', decided: 'decided' },
+    sentiments: { negative: 'negative', neutral: 'neutral', positive: 'positive' },
+    languages: { fi: 'Finnish', en: 'English', sv: 'Swedish', und: 'unknown' },
+    kinds: { scored: 'scored', claimed: 'claimed', decided: 'decided' },
+    score_names: {
+      toxicity: 'toxicity', severe_toxicity: 'severe toxicity', insult: 'insult',
+      threat: 'threat', identity_attack: 'identity attack', profanity: 'profanity',
+      spam: 'spam', urgency: 'urgency', troll: 'troll',
+    },
+    personal: {
+      identity_code: 'identity code', phone: 'phone number', email: 'e-mail', iban: 'IBAN',
+      payment_card: 'payment card', address: 'address', customer_number: 'customer number',
+    },
+    severities: { mild: 'mild', strong: 'strong', slur: 'slur' },
+    toxic_kinds: { insult: 'insult', threat: 'threat', identity_attack: 'identity attack' },
+    urgencies: {
+      outage: 'outage', money: 'money', safety: 'safety', legal: 'legal', privacy: 'privacy',
+      churn: 'leaving', time_pressure: 'deadline',
+    },
+    recommendation_names: {
+      move_to_private_messages: 'move to private messages',
+      supervisor_replies: 'a supervisor replies',
+    },
+    // English shows the server's own reason messages.
+    reason_labels: {},
+  },
+  fi: {
+    tagline: 'moderointijono',
+    shortcuts: 'Pikanäppäimet',
+    forget_key: 'Unohda avain',
+    key_forgotten: 'Avain on unohdettu tästä välilehdestä.',
+    close: 'Sulje',
+    key_title: 'API-avain',
+    key_help: 'Tämä palvelin vaatii moderaattorin API-avaimen. Se säilyy vain tässä välilehdessä ja lähtee jokaisen pyynnön mukana.',
+    key_label: 'Avain',
+    key_submit: 'Käytä avainta',
+    key_rejected: 'Avainta ei hyväksytty. Tarkista se ja yritä uudelleen.',
+    key_forbidden: 'Tällä avaimella ei voi käsitellä rekisteriä: tarvitaan moderaattorin tai ylläpitäjän avain.',
+    queue: 'Jono',
+    f_status: 'Tila',
+    f_action: 'Toimenpide',
+    f_priority: 'Kiireellisyys',
+    f_route: 'Ohjaus',
+    f_channel: 'Kanava',
+    f_min_toxicity: 'Toksisuus ≥',
+    f_q: 'Teksti sisältää',
+    any: 'kaikki',
+    apply: 'Suodata',
+    clear: 'Tyhjennä',
+    status_open: 'avoimet',
+    status_decided: 'päätetyt',
+    status_all: 'kaikki',
+    col_case: 'Tapaus',
+    col_priority: 'Kiireellisyys',
+    col_action: 'Toimenpide',
+    col_route: 'Ohjaus',
+    col_channel: 'Kanava',
+    col_waiting: 'Odottanut',
+    col_reply: 'Vastattava',
+    col_reasons: 'Tärkeimmät syyt',
+    col_text: 'Teksti',
+    queue_empty: 'Ei tapauksia näillä ehdoilla.',
+    load_more: 'Lataa lisää',
+    queue_hint: 'j / k tai ↓ / ↑ siirtää, Enter tai o avaa, ? näyttää kaikki pikanäppäimet.',
+    count: '{n} tapausta',
+    count_more: '{n} tapausta näkyvissä, lisää ladattavissa',
+    in_queue: 'Jonossa',
+    in_case: 'Tapauksessa',
+    k_next: 'seuraava tapaus',
+    k_prev: 'edellinen tapaus',
+    k_open: 'avaa valittu tapaus',
+    k_search: 'hae tekstistä',
+    k_help: 'nämä pikanäppäimet',
+    k_allow: 'salli',
+    k_hide: 'piilota',
+    k_delete: 'poista',
+    k_block: 'estä kirjoittaja',
+    k_escalate: 'siirrä eteenpäin (tapaus jää avoimeksi)',
+    k_claim: 'varaa itselle 15 minuutiksi',
+    k_note: 'kirjoita päätökselle muistiinpano',
+    k_back: 'takaisin jonoon',
+    help_typing: 'Pikanäppäimet eivät toimi kenttään kirjoitettaessa; Esc poistuu kentästä.',
+    loading: 'Ladataan…',
+    back: 'Jono',
+    case_title: 'Tapaus #{id}',
+    auto: 'automaattinen: {action}',
+    claimed_by: 'varannut {who} klo {until} asti',
+    overdue: 'myöhässä {d}',
+    left: '{d} jäljellä',
+    answered: 'vastattu {at}',
+    none: '—',
+    recorded: 'Kirjattu',
+    waiting: 'Odottanut',
+    reply_by: 'Vastattava',
+    written: 'Kirjoitettu',
+    language: 'Kieli',
+    channel: 'Kanava',
+    thread: 'Ketju',
+    text: 'Teksti',
+    reasons: 'Syyt',
+    no_reasons: 'Syitä ei ole kirjattu.',
+    decide: 'Päätös',
+    note: 'Muistiinpano (vapaaehtoinen, lähtee päätöksen mukana)',
+    claim: 'Varaa',
+    claimed: 'Tapaus #{id} on varattu sinulle klo {until} asti.',
+    decided: 'Tapaus #{id}: {decision}.',
+    decisions: 'Päätökset tähän mennessä',
+    no_decisions: 'Kukaan moderaattori ei ole vielä päättänyt.',
+    audit: 'Tapahtumaloki',
+    scores: 'Pisteet',
+    sentiment: 'Sävy',
+    signals: 'Tärkeimmät havainnot',
+    no_signals: 'Ei huomattavia havaintoja.',
+    recommendations: 'Suositukset',
+    author: 'Kirjoittaja',
+    author_blocked: 'estetty',
+    author_first_seen: 'ensi kerran {at}',
+    author_counts: 'Tapaukset automaattisen toimenpiteen mukaan',
+    author_other_cases: 'Muut tapaukset',
+    author_none: 'Ei muita tapauksia.',
+    thread_cases: 'Ketjun muut tapaukset',
+    versions: 'Linjaus {policy} v{version} · malli {model}',
+    when: 'Milloin',
+    who: 'Kuka',
+    what: 'Päätös',
+    masked: 'peitetty henkilötieto',
+    masked_short: 'peitetty',
+    error: 'Virhe {status}: {message}',
+    network: 'Palvelin ei vastannut: {message}',
+    c_cases: 'tapauksia',
+    c_prioritized: 'priorisoitu',
+    c_reviewed: 'tarkistettavana',
+    c_hidden: 'piilotettu',
+    c_deleted: 'poistettu',
+    c_blocked_cases: 'estoa ehdotettu',
+    c_protected: 'suojattu',
+    s_profanity: 'Kiroilu',
+    s_toxic: 'Vihamielisyys',
+    s_urgency: 'Kiire',
+    s_personal_data: 'Henkilötiedot',
+    s_staff_target: 'Kohteena työntekijä',
+    s_shouting: 'Isoja kirjaimia',
+    s_exclamations: '! ja ?',
+    s_elongation: 'Venytettyjä kirjaimia',
+    s_repetition: 'Toisto',
+    s_repetition_value: 'kirjoittajalta {same}, muilta {others}',
+    s_account: 'Tili',
+    s_account_age: '{n} päivää vanha',
+    s_no_photo: 'ei kuvaa',
+    s_few_connections: 'vähän seuraajia',
+    s_few_posts: 'vähän julkaisuja',
+    s_empty_bio: 'tyhjä esittely',
+    s_name_suspicious: 'outo nimi',
+    s_links: 'Linkkejä',
+    s_answers_with_question: 'Vastaa kysymyksillä',
+    s_promotion: 'Mainostus',
+    s_targeted: 'kohdistuu henkilöön',
+    yes: 'kyllä',
+    u_min: 'min',
+    u_h: 't',
+    u_d: 'vrk',
+    actions: {
+      allow: 'salli', prioritize: 'priorisoi', review: 'tarkista', hide: 'piilota',
+      delete: 'poista', block_author: 'estä kirjoittaja', escalate: 'siirrä eteenpäin',
+    },
+    priorities: { urgent: 'kiireellinen', high: 'korkea', normal: 'normaali', low: 'matala' },
+    routes: {
+      customer_service: 'asiakaspalvelu', communications: 'viestintä',
+      legal: 'lakiasiat', security: 'tietoturva', sales: 'myynti',
+    },
+    statuses: { open: 'avoin', decided: 'päätetty' },
+    sentiments: { negative: 'kielteinen', neutral: 'neutraali', positive: 'myönteinen' },
+    languages: { fi: 'suomi', en: 'englanti', sv: 'ruotsi', und: 'tuntematon' },
+    kinds: { scored: 'pisteytetty', claimed: 'varattu', decided: 'päätetty' },
+    score_names: {
+      toxicity: 'toksisuus', severe_toxicity: 'vakava toksisuus', insult: 'loukkaus',
+      threat: 'uhkaus', identity_attack: 'ryhmään kohdistuva', profanity: 'kiroilu',
+      spam: 'roskaposti', urgency: 'kiireellisyys', troll: 'trollaus',
+    },
+    personal: {
+      identity_code: 'henkilötunnus', phone: 'puhelinnumero', email: 'sähköposti',
+      iban: 'tilinumero', payment_card: 'maksukortti', address: 'osoite',
+      customer_number: 'asiakasnumero',
+    },
+    severities: { mild: 'lievä', strong: 'voimakas', slur: 'herja' },
+    toxic_kinds: { insult: 'loukkaus', threat: 'uhkaus', identity_attack: 'ryhmään kohdistuva' },
+    urgencies: {
+      outage: 'vika', money: 'raha', safety: 'turvallisuus', legal: 'oikeustoimet',
+      privacy: 'tietosuoja', churn: 'lähtöaikeet', time_pressure: 'määräaika',
+    },
+    recommendation_names: {
+      move_to_private_messages: 'siirrä keskustelu yksityisviesteihin',
+      supervisor_replies: 'esihenkilö vastaa',
+    },
+    // Reason codes in Finnish; {n} is the number in the server's message. The quoted words
+    // (or the personal-data kind) follow after a colon.
+    reason_labels: {
+      'urgency.outage': 'palvelu ei toimi',
+      'urgency.money': 'rahaa pelissä',
+      'urgency.safety': 'jonkun turvallisuus',
+      'urgency.legal': 'oikeustoimilla uhataan',
+      'urgency.privacy': 'henkilötiedot vaarassa',
+      'urgency.churn': 'asiakas aikoo lähteä',
+      'urgency.time_pressure': 'määräaika lähellä',
+      'profanity.lexicon': 'kirosana',
+      'toxicity.insult': 'loukkaus',
+      'toxicity.threat': 'uhkaus',
+      'toxicity.identity_attack': 'hyökkäys ryhmää vastaan',
+      'toxicity.staff_target': 'vihamielinen työntekijää kohtaan',
+      'privacy.personal_data': 'henkilötieto julkisesti',
+      'author.history': 'kirjoittajalla {n} aiempaa piilotettua tai poistettua tapausta',
+      'repetition.same_author': 'sama kirjoittaja toistaa tekstiään',
+      'repetition.coordinated': 'usea kirjoittaja jakaa saman tekstin',
+      'account.new': 'tili on {n} päivää vanha',
+      'account.no_photo': 'ei profiilikuvaa',
+      'account.few_connections': 'alle {n} seuraajaa',
+      'account.few_posts': 'alle {n} julkaisua',
+      'account.empty_bio': 'tyhjä esittely',
+      'account.name_suspicious': 'nimi näyttää keksityltä tai naamioidulta',
+      'style.shouting': '{n} % kirjaimista isoja',
+      'style.elongation': 'venytettyjä kirjaimia',
+      'style.punctuation': '{n} huuto- tai kysymysmerkkiä peräkkäin',
+      'writing.quality': 'hyvin heikkoa kieltä',
+      'writing.answers_with_question': 'vastaa kysymykseen kysymyksillä',
+      'writing.links': 'linkkejä: {n}',
+      'spam.promotion': 'mainostusta',
+    },
+  },
+};
+
+const ACTIONS = ['allow', 'prioritize', 'review', 'hide', 'delete', 'block_author'];
+const PRIORITIES = ['urgent', 'high', 'normal', 'low'];
+const ROUTES = ['customer_service', 'communications', 'legal', 'security', 'sales'];
+const FILTERS = ['status', 'action', 'priority', 'route', 'channel', 'min_toxicity', 'q'];
+const DECISION_KEYS = { a: 'allow', h: 'hide', d: 'delete', b: 'block_author', e: 'escalate' };
+const KEY_STORE = 'seula.key';
+const LANG_STORE = 'seula.lang';
+const PAGE_SIZE = 50;
+const MAX_PAGE = 200;
+
+const state = {
+  lang: 'en',
+  view: null, // 'queue', 'case' or 'key'
+  filters: { status: 'open' },
+  items: [], // the queue as loaded, in the API's order
+  next: null, // the cursor of the next page
+  selected: 0,
+  selectId: null, // the case to select when the queue next loads
+  current: null, // the open case
+  author: null, // the open case's author, with their cases
+  busy: false,
+};
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+function t(key, vars = {}) {
+  const text = TEXT[state.lang][key] ?? TEXT.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
+}
+
+// A name from one of the dictionaries' tables (actions, routes…), or the API's word itself.
+function word(table, value) {
+  if (value == null) return t('none');
+  return TEXT[state.lang][table]?.[value] ?? TEXT.en[table]?.[value] ?? String(value).replace(/_/g, ' ');
+}
+
+// An element with attributes and children; text is always added as text, never as HTML.
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value == null || value === false) continue;
+    if (name === 'class') el.className = value;
+    else if (name.startsWith('on')) el.addEventListener(name.slice(2), value);
+    else el.setAttribute(name, value === true ? '' : value);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child == null || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Times.
+
+const locale = () => (state.lang === 'fi' ? 'fi-FI' : 'en-GB');
+
+function when(iso) {
+  if (!iso) return t('none');
+  return new Date(iso).toLocaleString(locale(), { dateStyle: 'short', timeStyle: 'short' });
+}
+
+function clock(iso) {
+  return new Date(iso).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
+}
+
+function duration(ms) {
+  const minutes = Math.floor(Math.abs(ms) / 60000);
+  if (minutes < 1) return `< 1 ${t('u_min')}`;
+  if (minutes < 60) return `${minutes} ${t('u_min')}`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} ${t('u_h')} ${minutes % 60} ${t('u_min')}`;
+  return `${Math.floor(hours / 24)} ${t('u_d')} ${hours % 24} ${t('u_h')}`;
+}
+
+const waiting = (c) => duration(Date.now() - new Date(c.recorded_at).getTime());
+const isOverdue = (c) => c.status === 'open' && c.respond_by && new Date(c.respond_by) < new Date();
+
+// The reply-time cell: time left, overdue, answered, or nothing.
+function replyBy(c) {
+  if (!c.respond_by) return h('span', { class: 'muted' }, t('none'));
+  const due = new Date(c.respond_by);
+  if (c.status !== 'open') {
+    return h('span', { class: 'muted', title: when(c.respond_by) }, c.answered_at ? t('answered', { at: when(c.answered_at) }) : when(c.respond_by));
+  }
+  const left = due.getTime() - Date.now();
+  return left < 0
+    ? h('span', { class: 'overdue-text', title: when(c.respond_by) }, t('overdue', { d: duration(left) }))
+    : h('span', { title: when(c.respond_by) }, t('left', { d: duration(left) }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The API. Every call carries the key when there is one; a 401 asks for a key.
+
+class ApiFailure extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(path, { method = 'GET', body } = {}) {
+  const headers = { accept: 'application/json' };
+  const key = sessionStorage.getItem(KEY_STORE);
+  if (key) headers.authorization = `Bearer ${key}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiFailure(0, 'network', e.message);
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (_) {
+    data = null;
+  }
+  if (!response.ok) {
+    throw new ApiFailure(response.status, data?.error?.code, data?.error?.message ?? response.statusText);
+  }
+  return data;
+}
+
+// Runs an API action; a 401 or 403 shows the key form, anything else the message area.
+async function attempt(action) {
+  try {
+    return await action();
+  } catch (e) {
+    if (!(e instanceof ApiFailure)) throw e;
+    if (e.status === 401) {
+      showKeyView(sessionStorage.getItem(KEY_STORE) ? t('key_rejected') : null);
+    } else if (e.status === 403) {
+      showKeyView(t('key_forbidden'));
+    } else if (e.status === 0) {
+      say(t('network', { message: e.message }), 'error');
+    } else {
+      say(t('error', { status: e.status, message: e.message }), 'error');
+    }
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages, language, views.
+
+function say(text, kind = 'info') {
+  const box = $('#message');
+  $('#message-text').textContent = text;
+  box.className = `message ${kind}`;
+  box.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+  box.hidden = false;
+}
+
+function quiet() {
+  $('#message').hidden = true;
+}
+
+function setLanguage(lang) {
+  state.lang = lang === 'fi' ? 'fi' : 'en';
+  localStorage.setItem(LANG_STORE, state.lang);
+  document.documentElement.lang = state.lang;
+  for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
+  for (const el of document.querySelectorAll('[data-t-label]')) el.setAttribute('aria-label', t(el.dataset.tLabel));
+  for (const button of document.querySelectorAll('[data-lang]')) {
+    button.setAttribute('aria-pressed', String(button.dataset.lang === state.lang));
+  }
+  fillSelect('action', ACTIONS, 'actions');
+  fillSelect('priority', PRIORITIES, 'priorities');
+  fillSelect('route', ROUTES, 'routes');
+  if (state.view === 'queue') renderQueue();
+  if (state.view === 'case' && state.current) renderCase();
+}
+
+function fillSelect(name, values, table) {
+  const select = $(`#filters [name="${name}"]`);
+  const chosen = select.value || state.filters[name] || '';
+  select.replaceChildren(h('option', { value: '' }, t('any')), ...values.map((v) => h('option', { value: v }, word(table, v))));
+  select.value = chosen;
+}
+
+function show(view) {
+  state.view = view;
+  $('#key-view').hidden = view !== 'key';
+  $('#queue-view').hidden = view !== 'queue';
+  $('#case-view').hidden = view !== 'case';
+  $('#forget-key').hidden = !sessionStorage.getItem(KEY_STORE);
+}
+
+function showKeyView(problem) {
+  show('key');
+  if (problem) say(problem, 'error');
+  const input = $('#key-input');
+  input.value = '';
+  input.focus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes: #/cases?filters and #/cases/{id}?filters.
+
+function parseHash() {
+  const hash = location.hash.replace(/^#/, '') || '/cases';
+  const [path, query = ''] = hash.split('?');
+  const params = new URLSearchParams(query);
+  const filters = { status: 'open' };
+  for (const name of FILTERS) {
+    const value = params.get(name);
+    if (value) filters[name] = value;
+  }
+  const match = path.match(/^\/cases\/(\d+)$/);
+  return { caseId: match ? Number(match[1]) : null, filters };
+}
+
+function filterQuery(filters) {
+  const params = new URLSearchParams();
+  for (const name of FILTERS) if (filters[name]) params.set(name, filters[name]);
+  return params.toString();
+}
+
+const queueHash = () => `#/cases?${filterQuery(state.filters)}`;
+const caseHash = (id) => `#/cases/${id}?${filterQuery(state.filters)}`;
+
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+async function route() {
+  const { caseId, filters } = parseHash();
+  state.filters = filters;
+  if (caseId != null) await openCase(caseId);
+  else await loadQueue();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The queue.
+
+function apiQuery(filters, extra = {}) {
+  const params = new URLSearchParams();
+  for (const name of FILTERS) {
+    const value = (filters[name] ?? '').trim();
+    if (!value || (name === 'status' && value === 'all')) continue;
+    params.set(name, value);
+  }
+  for (const [name, value] of Object.entries(extra)) params.set(name, value);
+  return params.toString();
+}
+
+function formToFilters() {
+  const form = $('#filters');
+  const filters = {};
+  for (const name of FILTERS) {
+    const value = form.elements[name].value.trim();
+    if (value) filters[name] = value;
+  }
+  filters.status = filters.status || 'open';
+  return filters;
+}
+
+function filtersToForm() {
+  const form = $('#filters');
+  for (const name of FILTERS) form.elements[name].value = state.filters[name] ?? '';
+  form.elements.status.value = state.filters.status ?? 'open';
+}
+
+async function loadQueue() {
+  filtersToForm();
+  const limit = Math.min(MAX_PAGE, Math.max(PAGE_SIZE, state.items.length));
+  const page = await attempt(() => api(`/v1/cases?${apiQuery(state.filters, { limit })}`));
+  if (!page) {
+    if (state.view !== 'key') show('queue'); // the filters stay at hand to fix what was refused
+    return;
+  }
+  // Keep the selection on the same case, or on the one chosen after a decision.
+  const keep = state.selectId ?? state.items[state.selected]?.id;
+  const oldIndex = state.selected;
+  state.items = page.items;
+  state.next = page.next;
+  const found = state.items.findIndex((c) => c.id === keep);
+  state.selected = found >= 0 ? found : Math.min(oldIndex, Math.max(0, state.items.length - 1));
+  state.selectId = null;
+  state.current = null;
+  show('queue');
+  renderQueue();
+  focusSelected();
+}
+
+async function loadMore() {
+  if (!state.next) return;
+  const page = await attempt(() => api(`/v1/cases?${apiQuery(state.filters, { cursor: state.next })}`));
+  if (!page) return;
+  state.items = state.items.concat(page.items);
+  state.next = page.next;
+  renderQueue();
+}
+
+function reasonsBrief(c) {
+  const chars = Array.from(c.text ?? '');
+  return (c.reasons ?? []).slice(0, 2).map((r) => reasonText(r, chars));
+}
+
+function excerpt(text, max = 90) {
+  const chars = Array.from(text ?? '');
+  return chars.length > max ? `${chars.slice(0, max).join('')}…` : chars.join('');
+}
+
+// An excerpt with each run of masked characters (•) as one small chip.
+function excerptNode(text, max = 90) {
+  const parts = excerpt(text, max).split(/(•+)/);
+  return parts.map((part) => (part.startsWith('•')
+    ? h('span', { class: 'pd pd-small', title: t('masked') }, t('masked_short'))
+    : part));
+}
+
+function badge(kind, value, table) {
+  return h('span', { class: `badge ${kind}-${value}` }, word(table, value));
+}
+
+function renderQueue() {
+  const body = $('#queue tbody');
+  body.replaceChildren(...state.items.map((c, i) => {
+    const reasons = reasonsBrief(c);
+    const row = h('tr', {
+      'data-id': c.id,
+      tabindex: i === state.selected ? '0' : '-1',
+      class: [isOverdue(c) ? 'overdue' : '', i === state.selected ? 'selected' : ''].join(' ').trim() || null,
+      'aria-current': i === state.selected ? 'true' : null,
+      onclick: (e) => {
+        if (e.target.closest('a')) return;
+        state.selected = i;
+        go(caseHash(c.id));
+      },
+    },
+    h('td', { class: 'id' }, h('a', { href: caseHash(c.id) }, `#${c.id}`)),
+    h('td', {}, badge('priority', c.priority, 'priorities')),
+    h('td', {},
+      badge('action', c.outcome, 'actions'),
+      c.status === 'decided' ? h('span', { class: 'status' }, word('statuses', 'decided')) : null,
+      c.claimed_by ? h('span', { class: 'claim', title: t('claimed_by', { who: c.claimed_by, until: when(c.claimed_until) }) }, c.claimed_by) : null),
+    h('td', {}, word('routes', c.route)),
+    h('td', {}, c.channel ?? t('none')),
+    h('td', { class: 'num' }, waiting(c)),
+    h('td', { class: 'num' }, replyBy(c)),
+    h('td', { class: 'reasons-cell' }, reasons.map((r) => h('div', {}, r))),
+    h('td', { class: 'excerpt', lang: c.language === 'und' ? null : c.language }, excerptNode(c.text)));
+    return row;
+  }));
+  $('#queue-empty').hidden = state.items.length > 0;
+  $('#load-more').hidden = !state.next;
+  $('#queue-count').textContent = t(state.next ? 'count_more' : 'count', { n: state.items.length });
+  const channels = [...new Set(state.items.map((c) => c.channel).filter(Boolean))].sort();
+  $('#channels').replaceChildren(...channels.map((c) => h('option', { value: c })));
+}
+
+function select(index) {
+  if (!state.items.length) return;
+  state.selected = Math.max(0, Math.min(state.items.length - 1, index));
+  const rows = document.querySelectorAll('#queue tbody tr');
+  rows.forEach((row, i) => {
+    const on = i === state.selected;
+    row.classList.toggle('selected', on);
+    row.tabIndex = on ? 0 : -1;
+    if (on) row.setAttribute('aria-current', 'true');
+    else row.removeAttribute('aria-current');
+  });
+  focusSelected();
+}
+
+function focusSelected() {
+  const row = document.querySelectorAll('#queue tbody tr')[state.selected];
+  if (row) {
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: 'nearest' });
+  }
+}
+
+function applyFilters() {
+  state.filters = formToFilters();
+  state.selected = 0;
+  state.items = [];
+  go(queueHash());
+}
+
+// ---------------------------------------------------------------------------------------------
+// One case.
+
+// A reason in the interface's language: the server's message in English, a Finnish label with
+// the quoted words (or the personal-data kind) in Finnish.
+function reasonText(r, chars) {
+  if (state.lang === 'en') {
+    if (r.code !== 'privacy.personal_data') return r.message;
+    return `${r.message.split(': ')[0]}: ${word('personal', r.message.split(': ').pop())}`;
+  }
+  let label = TEXT.fi.reason_labels[r.code];
+  if (!label) return r.message;
+  const number = (r.message.match(/\d+/) ?? [''])[0];
+  label = label.replace('{n}', number);
+  if (r.code === 'profanity.lexicon') {
+    const severity = (r.message.match(/^(\w+)/) ?? ['', ''])[1];
+    label = `${word('severities', severity)} ${label}`;
+  }
+  if (r.code === 'privacy.personal_data') {
+    const kind = r.message.split(': ').pop();
+    return `${label}: ${word('personal', kind)}`;
+  }
+  const quoted = r.message.match(/"(.*)"/);
+  if (quoted) return `${label}: ”${quoted[1]}”`;
+  if (Array.isArray(r.span) && chars.length) return `${label}: ”${chars.slice(r.span[0], r.span[1]).join('')}”`;
+  return label;
+}
+
+async function openCase(id) {
+  if (state.current?.id !== id) {
+    show('case');
+    $('#case-view').replaceChildren(h('p', { class: 'muted' }, t('loading')));
+  }
+  const detail = await attempt(() => api(`/v1/cases/${id}`));
+  if (!detail) {
+    if (state.view === 'case') $('#case-view').replaceChildren(backButton());
+    return;
+  }
+  let author = null;
+  if (detail.author_id) {
+    try {
+      author = await api(`/v1/authors/${encodeURIComponent(detail.author_id)}`);
+    } catch (e) {
+      author = null; // The case's own author summary still shows.
+    }
+  }
+  state.current = detail;
+  state.author = author;
+  const index = state.items.findIndex((c) => c.id === id);
+  if (index >= 0) state.selected = index;
+  show('case');
+  renderCase();
+  $('#case-view h1').focus();
+}
+
+// The text as code points (spans count Unicode scalar values, not UTF-16 units), each reason's
+// span a <mark>, masked personal data a labelled chip.
+function renderText(c) {
+  const chars = Array.from(c.text);
+  const clamp = (n) => Math.max(0, Math.min(chars.length, n));
+  const spans = [];
+  (c.reasons ?? []).forEach((r, i) => {
+    if (Array.isArray(r.span)) spans.push({ start: clamp(r.span[0]), end: clamp(r.span[1]), i });
+  });
+  const personal = (c.signals?.personal_data ?? [])
+    .filter((p) => Array.isArray(p.span))
+    .map((p) => ({ start: clamp(p.span[0]), end: clamp(p.span[1]), kind: p.kind }));
+  const cuts = new Set([0, chars.length]);
+  for (const s of spans.concat(personal)) {
+    cuts.add(s.start);
+    cuts.add(s.end);
+  }
+  const points = [...cuts].sort((a, b) => a - b);
+  const out = h('p', { class: 'text', lang: c.language === 'und' ? null : c.language });
+  for (let k = 0; k + 1 < points.length; k += 1) {
+    const [a, b] = [points[k], points[k + 1]];
+    const data = personal.find((p) => p.start <= a && b <= p.end);
+    if (data && a !== data.start) continue; // the chip stands for the whole value
+    const content = data
+      ? h('span', { class: 'pd', title: `${t('masked')}: ${word('personal', data.kind)}` },
+        h('span', { class: 'pd-label' }, t('masked_short')), ' ', word('personal', data.kind))
+      : chars.slice(a, b).join('');
+    const covering = spans.filter((s) => s.start <= a && (data ? data.end : b) <= s.end).map((s) => s.i);
+    if (covering.length) {
+      out.append(h('mark', {
+        class: `hl c${covering[0] % 6}`,
+        'data-reasons': covering.join(' '),
+        'data-n': covering.map((i) => i + 1).join(','),
+        title: covering.map((i) => reasonText(c.reasons[i], chars)).join('\n'),
+      }, content));
+    } else {
+      out.append(content);
+    }
+  }
+  return out;
+}
+
+function backButton() {
+  return h('button', { type: 'button', class: 'back', onclick: () => go(queueHash()) }, '← ', t('back'), ' ', h('kbd', {}, 'u'));
+}
+
+function section(title, ...children) {
+  return h('section', { class: 'panel' }, h('h2', {}, title), ...children);
+}
+
+function scoreBars(scores) {
+  const entries = Object.entries(scores ?? {}).sort((a, b) => b[1] - a[1]);
+  return h('table', { class: 'scores' }, h('tbody', {}, entries.map(([name, value]) => {
+    const fill = h('span', { class: 'fill' });
+    fill.style.width = `${Math.round(value * 100)}%`;
+    const level = value >= 0.8 ? 'high' : value >= 0.5 ? 'mid' : 'low';
+    return h('tr', {},
+      h('th', { scope: 'row' }, word('score_names', name)),
+      h('td', { class: 'bar-cell' }, h('span', { class: `bar ${level}` }, fill)),
+      h('td', { class: 'num' }, value.toFixed(2)));
+  })));
+}
+
+function signalRows(c) {
+  const s = c.signals ?? {};
+  const rows = [];
+  const add = (label, ...value) => rows.push(h('dt', {}, label), h('dd', {}, ...value));
+  if (s.profanity?.length) add(t('s_profanity'), s.profanity.map((p) => `${p.word} (${word('severities', p.severity)})`).join(', '));
+  if (s.toxic?.length) {
+    add(t('s_toxic'), s.toxic.map((x) => `${word('toxic_kinds', x.kind)}: ${x.word}${x.targeted ? ` (${t('s_targeted')})` : ''}`).join(', '));
+  }
+  if (s.urgency?.length) add(t('s_urgency'), s.urgency.map((u) => `${word('urgencies', u.category)}: ${u.words}`).join(', '));
+  if (s.personal_data?.length) add(t('s_personal_data'), s.personal_data.map((p) => word('personal', p.kind)).join(', '));
+  if (s.staff_target) add(t('s_staff_target'), s.staff_target.target ?? t('yes'));
+  const style = s.style ?? {};
+  if (style.shouting >= 0.2) add(t('s_shouting'), `${Math.round(style.shouting * 100)} %`);
+  if (style.exclamations || style.questions) add(t('s_exclamations'), `${style.exclamations ?? 0} ! · ${style.questions ?? 0} ?`);
+  if (style.elongation > 0) add(t('s_elongation'), style.elongation.toFixed(2));
+  const rep = s.repetition ?? {};
+  if (rep.same_author || rep.other_authors) add(t('s_repetition'), t('s_repetition_value', { same: rep.same_author ?? 0, others: rep.other_authors ?? 0 }));
+  const acc = s.account ?? {};
+  const account = [
+    acc.age_days != null ? t('s_account_age', { n: acc.age_days }) : null,
+    acc.has_photo === false ? t('s_no_photo') : null,
+    acc.few_connections ? t('s_few_connections') : null,
+    acc.few_posts ? t('s_few_posts') : null,
+    acc.empty_bio ? t('s_empty_bio') : null,
+    acc.name_suspicious >= 0.5 ? t('s_name_suspicious') : null,
+  ].filter(Boolean);
+  if (account.length) add(t('s_account'), account.join(', '));
+  const writing = s.writing ?? {};
+  if (writing.links) add(t('s_links'), writing.links);
+  if (writing.answers_with_question) add(t('s_answers_with_question'), t('yes'));
+  if (writing.promotion?.length) add(t('s_promotion'), writing.promotion.map((p) => p.words ?? p).join(', '));
+  return rows.length ? h('dl', { class: 'signals' }, rows) : h('p', { class: 'muted' }, t('no_signals'));
+}
+
+function caseLink(c) {
+  return h('li', {},
+    h('a', { href: caseHash(c.id) }, `#${c.id}`), ' ',
+    badge('action', c.outcome, 'actions'), ' ',
+    h('span', { class: 'muted' }, `${word('statuses', c.status)} · ${when(c.recorded_at)}`), ' ',
+    h('span', { class: 'excerpt' }, excerptNode(c.text, 70)));
+}
+
+function auditDetail(entry) {
+  const d = entry.detail ?? {};
+  if (entry.kind === 'scored') return `${word('actions', d.action)} · ${word('priorities', d.priority)} · ${word('routes', d.route)}`;
+  if (entry.kind === 'claimed') return d.until ? clock(d.until) : '';
+  if (entry.kind === 'decided') {
+    const change = `${word('actions', d.previous_outcome)} → ${word('actions', d.decision)}`;
+    return d.note ? `${change} · “${d.note}”` : change;
+  }
+  return JSON.stringify(d);
+}
+
+function renderCase() {
+  const c = state.current;
+  const chars = Array.from(c.text);
+  const author = state.author ?? (c.author ? { ...c.author, cases_list: [] } : null);
+  const view = $('#case-view');
+
+  const head = h('div', { class: 'case-head' },
+    backButton(),
+    h('h1', { tabindex: '-1' }, t('case_title', { id: c.id }), ' ', h('span', { class: 'muted small' }, c.comment_id)),
+    h('div', { class: 'badges' },
+      badge('priority', c.priority, 'priorities'),
+      badge('action', c.outcome, 'actions'),
+      c.outcome !== c.action ? h('span', { class: 'muted' }, t('auto', { action: word('actions', c.action) })) : null,
+      h('span', { class: `status status-${c.status}` }, word('statuses', c.status)),
+      h('span', {}, word('routes', c.route)),
+      isOverdue(c) ? h('span', { class: 'badge overdue-badge' }, t('overdue', { d: duration(Date.now() - new Date(c.respond_by)) })) : null,
+      c.claimed_by ? h('span', { class: 'claim' }, t('claimed_by', { who: c.claimed_by, until: clock(c.claimed_until) })) : null),
+    h('dl', { class: 'facts' },
+      h('dt', {}, t('channel')), h('dd', {}, c.channel ?? t('none')),
+      h('dt', {}, t('language')), h('dd', {}, word('languages', c.language)),
+      h('dt', {}, t('written')), h('dd', {}, when(c.created_at)),
+      h('dt', {}, t('recorded')), h('dd', {}, when(c.recorded_at)),
+      h('dt', {}, t('waiting')), h('dd', {}, waiting(c)),
+      h('dt', {}, t('reply_by')), h('dd', {}, replyBy(c))));
+
+  const reasons = (c.reasons ?? []).length
+    ? h('ol', { class: 'reasons' }, c.reasons.map((r, i) => h('li', {
+      class: `c${i % 6}`,
+      'data-reason': i,
+      tabindex: '0',
+      onmouseenter: () => spotlight(i, true),
+      onmouseleave: () => spotlight(i, false),
+      onfocus: () => spotlight(i, true),
+      onblur: () => spotlight(i, false),
+    },
+    h('span', { class: 'swatch', 'aria-hidden': 'true' }, Array.isArray(r.span) ? String(i + 1) : '·'),
+    h('span', {}, reasonText(r, chars)),
+    h('span', { class: 'weight', title: r.code }, r.weight.toFixed(2)))))
+    : h('p', { class: 'muted' }, t('no_reasons'));
+
+  const decisionButton = (key, decision) => h('button', {
+    type: 'button', class: `decision d-${decision}`, 'data-decision': decision, onclick: () => decide(decision),
+  }, h('kbd', {}, key), ' ', word('actions', decision));
+  const decide_ = section(t('decide'),
+    h('div', { class: 'decide-row' },
+      Object.entries(DECISION_KEYS).map(([key, decision]) => decisionButton(key, decision)),
+      h('button', { type: 'button', class: 'decision', id: 'claim-button', onclick: () => claim() }, h('kbd', {}, 'c'), ' ', t('claim'))),
+    h('label', { for: 'note', class: 'note-label' }, h('kbd', {}, 'n'), ' ', t('note')),
+    h('textarea', { id: 'note', rows: '2', maxlength: '2000' }));
+
+  const decisions = (c.decisions ?? []).length
+    ? h('table', { class: 'list' },
+      h('thead', {}, h('tr', {}, h('th', {}, t('when')), h('th', {}, t('who')), h('th', {}, t('what')), h('th', {}, t('note')))),
+      h('tbody', {}, c.decisions.map((d) => h('tr', {},
+        h('td', {}, when(d.decided_at)), h('td', {}, d.moderator), h('td', {}, word('actions', d.decision)), h('td', {}, d.note ?? '')))))
+    : h('p', { class: 'muted' }, t('no_decisions'));
+
+  const audit = h('ol', { class: 'audit' }, (c.audit ?? []).map((entry) => h('li', {},
+    h('span', { class: 'muted' }, when(entry.at)), ' ',
+    h('strong', {}, entry.actor), ' ', word('kinds', entry.kind), ' ',
+    h('span', {}, auditDetail(entry)))));
+
+  const sentiment = c.sentiment?.label
+    ? h('p', {}, `${t('sentiment')}: `, h('strong', {}, word('sentiments', c.sentiment.label)), ` (${Number(c.sentiment.score).toFixed(2)})`)
+    : null;
+
+  const recommendations = (c.recommendations ?? []).length
+    ? section(t('recommendations'), h('ul', {}, c.recommendations.map((r) => h('li', {}, word('recommendation_names', r)))))
+    : null;
+
+  const others = (author?.cases_list ?? []).filter((o) => o.id !== c.id);
+  const counts = author
+    ? ['cases', 'prioritized', 'reviewed', 'hidden', 'deleted', 'blocked_cases', 'protected']
+      .filter((k) => author[k])
+      .map((k) => h('span', { class: 'count' }, `${t(`c_${k}`)} `, h('strong', {}, String(author[k]))))
+    : [];
+  const authorSection = author
+    ? section(t('author'),
+      h('p', {}, h('code', {}, author.id), ' ', author.blocked ? h('span', { class: 'badge action-block_author' }, t('author_blocked')) : null),
+      h('p', { class: 'muted' }, t('author_first_seen', { at: when(author.first_seen) })),
+      h('p', { class: 'counts', title: t('author_counts') }, counts),
+      h('h3', {}, t('author_other_cases')),
+      others.length ? h('ul', { class: 'cases' }, others.slice(0, 10).map(caseLink)) : h('p', { class: 'muted' }, t('author_none')))
+    : null;
+
+  const thread = (c.thread ?? []).length
+    ? section(t('thread_cases'), h('p', { class: 'muted' }, h('code', {}, c.thread_id)), h('ul', { class: 'cases' }, c.thread.map(caseLink)))
+    : null;
+
+  view.replaceChildren(
+    head,
+    h('div', { class: 'case-grid' },
+      h('div', { class: 'case-main' },
+        section(t('text'), renderText(c)),
+        section(t('reasons'), reasons),
+        decide_,
+        section(t('decisions'), decisions),
+        section(t('audit'), audit)),
+      h('aside', { class: 'case-side' },
+        section(t('scores'), scoreBars(c.scores), sentiment),
+        section(t('signals'), signalRows(c)),
+        recommendations,
+        authorSection,
+        thread,
+        h('p', { class: 'muted small' }, t('versions', { policy: c.policy_name, version: c.policy_version, model: c.model_version })))));
+}
+
+function spotlight(i, on) {
+  for (const mark of document.querySelectorAll('#case-view mark')) {
+    if (mark.dataset.reasons.split(' ').includes(String(i))) mark.classList.toggle('spot', on);
+  }
+}
+
+async function decide(decision) {
+  const c = state.current;
+  if (!c || state.busy) return;
+  state.busy = true;
+  const note = $('#note')?.value.trim();
+  const body = note ? { decision, note } : { decision };
+  try {
+    const done = await attempt(() => api(`/v1/cases/${c.id}/decisions`, { method: 'POST', body }));
+    if (!done) return;
+    say(t('decided', { id: c.id, decision: word('actions', decision) }), 'ok');
+    // Back to the queue with the case after this one selected.
+    const index = state.items.findIndex((x) => x.id === c.id);
+    const after = index >= 0 ? state.items.slice(index + 1).find((x) => x.id !== c.id) : state.items[0];
+    state.selectId = after ? after.id : null;
+    if (index >= 0) state.selected = index;
+    go(queueHash());
+  } finally {
+    state.busy = false;
+  }
+}
+
+async function claim() {
+  const c = state.current;
+  if (!c || state.busy) return;
+  state.busy = true;
+  try {
+    const done = await attempt(() => api(`/v1/cases/${c.id}/claim`, { method: 'POST', body: { minutes: 15 } }));
+    if (!done) return;
+    say(t('claimed', { id: c.id, until: clock(done.claimed_until) }), 'ok');
+    await openCase(c.id);
+  } finally {
+    state.busy = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keyboard. Nothing fires while typing in a field, with a modifier held, or under the help.
+
+function onKey(e) {
+  if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+  const help = $('#help');
+  if (help.open) {
+    if (key === '?') {
+      help.close();
+      e.preventDefault();
+    }
+    return;
+  }
+  if (e.target.closest?.('input, textarea, select, [contenteditable]')) {
+    if (key === 'Escape' && e.target.matches('input, textarea')) {
+      e.target.blur();
+      e.preventDefault();
+    }
+    return;
+  }
+  if (key === '?') {
+    help.showModal();
+    e.preventDefault();
+    return;
+  }
+  const handled = state.view === 'queue' ? queueKey(key, e) : state.view === 'case' ? caseKey(key) : false;
+  if (handled) e.preventDefault();
+}
+
+function queueKey(key, e) {
+  const onControl = e.target.closest?.('button, a');
+  switch (key) {
+    case 'j':
+    case 'ArrowDown':
+      select(state.selected + 1);
+      return true;
+    case 'k':
+    case 'ArrowUp':
+      select(state.selected - 1);
+      return true;
+    case 'Enter':
+      if (onControl) return false; // the button or link does its own thing
+      // falls through
+    case 'o': {
+      const c = state.items[state.selected];
+      if (c) go(caseHash(c.id));
+      return Boolean(c);
+    }
+    case '/':
+      $('#filters [name="q"]').focus();
+      return true;
+    default:
+      return false;
+  }
+}
+
+function caseKey(key) {
+  if (DECISION_KEYS[key]) {
+    decide(DECISION_KEYS[key]);
+    return true;
+  }
+  switch (key) {
+    case 'c':
+      claim();
+      return true;
+    case 'n':
+      $('#note')?.focus();
+      return true;
+    case 'Escape':
+    case 'u':
+      go(queueHash());
+      return true;
+    default:
+      return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start.
+
+function start() {
+  const saved = localStorage.getItem(LANG_STORE);
+  const browser = (navigator.language || 'en').toLowerCase().startsWith('fi') ? 'fi' : 'en';
+  setLanguage(saved || browser);
+
+  document.addEventListener('keydown', onKey);
+  window.addEventListener('hashchange', route);
+  for (const button of document.querySelectorAll('[data-lang]')) {
+    button.addEventListener('click', () => setLanguage(button.dataset.lang));
+  }
+  $('#help-button').addEventListener('click', () => $('#help').showModal());
+  $('#help-close').addEventListener('click', () => $('#help').close());
+  $('#message-close').addEventListener('click', quiet);
+  $('#forget-key').addEventListener('click', () => {
+    sessionStorage.removeItem(KEY_STORE);
+    state.items = [];
+    say(t('key_forgotten'));
+    route();
+  });
+  $('#key-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const key = $('#key-input').value.trim();
+    if (!key) return;
+    sessionStorage.setItem(KEY_STORE, key);
+    quiet();
+    route();
+  });
+  const filters = $('#filters');
+  filters.addEventListener('submit', (e) => {
+    e.preventDefault();
+    applyFilters();
+  });
+  filters.addEventListener('change', (e) => {
+    if (e.target.matches('select')) applyFilters();
+  });
+  $('#clear-filters').addEventListener('click', () => {
+    for (const name of FILTERS) filters.elements[name].value = '';
+    applyFilters();
+  });
+  $('#load-more').addEventListener('click', loadMore);
+  route();
+}
+
+start();

@@ -1,0 +1,252 @@
+//! Policies over HTTP: the policies and their versions, the policy in force, a new version
+//! (TOML or JSON, validated), and activation, which swaps the pipeline's policies at once.
+//! Changes are made one at a time (`AppState::policy_changes`), so two activations cannot
+//! interleave their read of the sources in force with their swap.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::{AppState, body, wire};
+use crate::pipeline::ActivePolicies;
+use crate::policy::replay::{self, Report, ScoreThresholds};
+use crate::policy::{Policies, Policy, Source, valid_name};
+use crate::register::PolicyVersion;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/policies", get(list))
+        .route("/v1/policies/{name}", get(active))
+        .route("/v1/policies/{name}/versions", post(add_version))
+        .route(
+            "/v1/policies/{name}/versions/{version}/activate",
+            post(activate),
+        )
+        .route("/v1/policies/{name}/replay", post(replay_candidate))
+        .route("/v1/thresholds", get(score_thresholds))
+}
+
+#[derive(Debug, Serialize)]
+struct PolicyList {
+    /// Every policy in force: `default` and each channel's.
+    active: Vec<ActiveRef>,
+    /// Every stored version of every policy.
+    versions: Vec<PolicyVersion>,
+}
+
+#[derive(Debug, Serialize)]
+struct ActiveRef {
+    name: String,
+    version: u32,
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<PolicyList>, ApiError> {
+    let active = state
+        .pipeline
+        .policies()
+        .sources
+        .iter()
+        .map(|(name, source)| ActiveRef {
+            name: name.to_string(),
+            version: source.version,
+        })
+        .collect();
+    Ok(Json(PolicyList {
+        active,
+        versions: state.register.policy_versions().await?,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+struct ActivePolicy {
+    name: String,
+    version: u32,
+    /// The policy as resolved: a channel's with the default's values it inherits.
+    policy: Policy,
+    /// The text of the version in force (for a channel, its overrides only).
+    source: String,
+}
+
+async fn active(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<ActivePolicy>, ApiError> {
+    let active = state.pipeline.policies();
+    let (Some(policy), Some((_, source))) = (
+        active.policies.named(&name),
+        active.sources.iter().find(|(n, _)| *n == name),
+    ) else {
+        return Err(ApiError::NotFound(format!("policy {name:?}")));
+    };
+    Ok(Json(ActivePolicy {
+        name,
+        version: source.version,
+        policy: policy.clone(),
+        source: source.toml.clone(),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VersionQuery {
+    /// Why the version was made, for the audit log.
+    note: Option<String>,
+}
+
+/// The body as TOML text: `application/toml` as sent, JSON turned into TOML.
+fn toml_text(headers: &HeaderMap, bytes: &[u8]) -> Result<String, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("application/toml") {
+        return String::from_utf8(bytes.to_vec())
+            .map_err(|_| ApiError::InvalidRequest("the body is not UTF-8".into()));
+    }
+    let table: toml::Table = wire::shaped(wire::parse_json(bytes)?)?;
+    toml::to_string(&table).map_err(|e| ApiError::InvalidRequest(e.to_string()))
+}
+
+/// `POST /v1/policies/{name}/versions`: checks the candidate against the policies in force
+/// (a channel's overrides merged onto the default) and stores it as the next version, not yet
+/// in force. 422 lists every bad field with its path.
+async fn add_version(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    query: Result<Query<VersionQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<PolicyVersion>), ApiError> {
+    if !valid_name(&name) {
+        return Err(ApiError::Unprocessable(format!(
+            "{name:?}: a policy is `default` or a channel name of 1–64 lowercase letters, digits, - and _"
+        )));
+    }
+    let Query(query) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let toml = toml_text(&headers, &body(bytes)?)?;
+    let _one_at_a_time = state.policy_changes.lock().await;
+    let candidate = Source {
+        version: 0,
+        toml: toml.clone(),
+    };
+    ActivePolicies::resolve(state.pipeline.policies().sources.with(&name, candidate))
+        .map_err(ApiError::Unprocessable)?;
+    let version = state
+        .register
+        .add_policy_version(&name, &toml, &caller.name, query.note.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(version)))
+}
+
+/// A time range of recorded cases: `since` (inclusive) and `until`, RFC 3339.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Range {
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn range(
+    query: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
+) -> Result<Range, ApiError> {
+    query
+        .map(|Query(r)| r)
+        .map_err(|e| ApiError::InvalidRequest(e.body_text()))
+}
+
+#[derive(Debug, Serialize)]
+struct Replayed {
+    policy: String,
+    report: Report,
+}
+
+/// `POST /v1/policies/{name}/replay?since=…&until=…`: the candidate (TOML or JSON, as for a new
+/// version) re-decides the recorded cases that policy decides, from their stored scores and
+/// signals; nothing is stored or changed.
+async fn replay_candidate(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    query: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<Replayed>, ApiError> {
+    let range = range(query)?;
+    let toml = toml_text(&headers, &body(bytes)?)?;
+    let sources = state
+        .pipeline
+        .policies()
+        .sources
+        .with(&name, Source { version: 0, toml });
+    let policies = Policies::resolve(&sources).map_err(ApiError::Unprocessable)?;
+    let candidate = policies
+        .named(&name)
+        .ok_or_else(|| ApiError::NotFound(format!("policy {name:?}")))?;
+    let cases = state.register.recorded(range.since, range.until).await?;
+    let report = replay::replay(candidate, replay::decided_by(&name, &sources, &cases));
+    Ok(Json(Replayed {
+        policy: name,
+        report,
+    }))
+}
+
+/// `GET /v1/thresholds?since=…&until=…`: for each score, the share of recorded cases at or above
+/// each threshold and how that threshold alone agrees with moderators' removals.
+async fn score_thresholds(
+    State(state): State<AppState>,
+    query: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<ScoreThresholds>>, ApiError> {
+    let range = range(query)?;
+    let cases = state.register.recorded(range.since, range.until).await?;
+    Ok(Json(replay::thresholds(&cases)))
+}
+
+#[derive(Debug, Serialize)]
+struct Activated {
+    name: String,
+    version: u32,
+    activated_by: String,
+}
+
+/// `POST /v1/policies/{name}/versions/{version}/activate`: puts a stored version in force, or
+/// an older one back (rollback). Comments being scored finish under the policies they started
+/// with; every response names the version that decided it.
+async fn activate(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<Activated>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("policy {name:?} version {version}"));
+    let number: u32 = version.parse().map_err(|_| not_found())?;
+    let _one_at_a_time = state.policy_changes.lock().await;
+    let toml = state
+        .register
+        .policy_source(&name, i64::from(number))
+        .await?
+        .ok_or_else(not_found)?;
+    let sources = state.pipeline.policies().sources.with(
+        &name,
+        Source {
+            version: number,
+            toml,
+        },
+    );
+    let active = ActivePolicies::resolve(sources).map_err(ApiError::Unprocessable)?;
+    state
+        .register
+        .activate_policy(&name, i64::from(number), &caller.name)
+        .await?;
+    state.pipeline.activate(active);
+    tracing::info!(policy = %name, version = number, by = %caller.name, "policy activated");
+    Ok(Json(Activated {
+        name,
+        version: number,
+        activated_by: caller.name,
+    }))
+}

@@ -1,0 +1,691 @@
+//! The moderators' page in headless Chromium, driven through chromedriver with fantoccini: the
+//! queue in the API's order, filters kept in the address, a case opened and decided from the
+//! keyboard with its reason spans highlighted, and the register and audit log changed; with API
+//! keys, the key prompt, a refused decision shown and a decision in the key's name.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (or `SEULA_CHROMIUM` and `SEULA_CHROMEDRIVER`);
+//! without them each test says on stderr that it skipped and passes. `SEULA_SCREENSHOTS=DIR`
+//! keeps the screenshots of the queue and a case there (the README's come from
+//! `SEULA_SCREENSHOTS=docs/screenshots`); otherwise they go to a folder under the temp dir.
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use common::{TestApp, spawn_app, spawn_app_with};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// The longest any one thing may take to show in the page.
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Tools {
+    chromedriver: PathBuf,
+    chromium: PathBuf,
+}
+
+/// chromedriver and Chromium, or `None` after saying on stderr (past the test harness's capture,
+/// so a plain `cargo test` shows it) that the browser tests are skipped.
+fn tools() -> Option<Tools> {
+    let path = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| default.into())
+    };
+    let tools = Tools {
+        chromedriver: path("SEULA_CHROMEDRIVER", "/usr/bin/chromedriver"),
+        chromium: path("SEULA_CHROMIUM", "/usr/bin/chromium"),
+    };
+    let missing = [
+        ("chromedriver", &tools.chromedriver),
+        ("chromium", &tools.chromium),
+    ]
+    .into_iter()
+    .find(|(_, path)| !path.is_file());
+    let Some((name, _)) = missing else {
+        return Some(tools);
+    };
+    static SKIPPED: Once = Once::new();
+    SKIPPED.call_once(|| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "browser tests: skipped ({name} not found: install Debian's chromium and chromium-driver)"
+        );
+    });
+    None
+}
+
+/// A chromedriver of this test's own on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver(tools: &Tools) -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let child = Command::new(&tools.chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "chromedriver never listened");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    driver
+}
+
+/// Runs `test` in a headless Chromium session that is closed however the test ends.
+async fn in_browser<F, Fut>(tools: Tools, test: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let driver = start_driver(&tools).await;
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": tools.chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+                     "--disable-dev-shm-usage", "--lang=en-US", "--hide-scrollbars"],
+            "prefs": {"intl.accept_languages": "en-US,en"},
+        }),
+    );
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session through chromedriver");
+    let outcome = tokio::spawn(test(client.clone())).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Evaluates a JavaScript expression in the page until it is truthy, and returns its value.
+async fn until(client: &Client, what: &str, expression: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value = client
+            .execute(&format!("return ({expression});"), vec![])
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {what}: `{expression}` failed: {e}"));
+        let truthy = !matches!(&value, Value::Null | Value::Bool(false))
+            && value != json!(0)
+            && value != json!("");
+        if truthy {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: `{expression}` is {value}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Presses each key in turn on whatever has the focus, as a person at the keyboard would.
+async fn press(client: &Client, keys: impl IntoIterator<Item = char>) {
+    let mut actions = KeyActions::new("keyboard".into());
+    for key in keys {
+        actions = actions
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+    }
+    client.perform_actions(actions).await.expect("keys");
+}
+
+async fn key(client: &Client, key: Key) {
+    press(client, [char::from(key)]).await;
+}
+
+const ROW_IDS: &str =
+    "Array.from(document.querySelectorAll('#queue tbody tr')).map(r => Number(r.dataset.id))";
+const SELECTED: &str = "Number(document.querySelector('#queue tbody tr.selected')?.dataset.id)";
+const QUEUE_SHOWN: &str = "!document.querySelector('#queue-view').hidden";
+const KEY_SHOWN: &str = "!document.querySelector('#key-view').hidden";
+
+/// Waits until the queue lists exactly `ids`, in order.
+async fn queue_is(client: &Client, what: &str, ids: &[i64]) {
+    let want = json!(ids).to_string();
+    until(
+        client,
+        what,
+        &format!("{QUEUE_SHOWN} && JSON.stringify({ROW_IDS}) === '{want}'"),
+    )
+    .await;
+}
+
+/// Moves the queue's selection to `id` with j and k.
+async fn select_case(client: &Client, id: i64) {
+    let ids: Vec<i64> = serde_json::from_value(until(client, "rows", ROW_IDS).await).expect("ids");
+    let selected = until(client, "a selected row", SELECTED).await;
+    let from = ids
+        .iter()
+        .position(|i| json!(i) == selected)
+        .expect("selected row");
+    let to = ids
+        .iter()
+        .position(|i| *i == id)
+        .expect("the case in the queue");
+    let step = if to > from { 'j' } else { 'k' };
+    press(client, std::iter::repeat_n(step, from.abs_diff(to))).await;
+    until(client, "the selection", &format!("{SELECTED} === {id}")).await;
+}
+
+/// Waits until the case view shows case `id`.
+async fn case_shown(client: &Client, id: i64) {
+    until(
+        client,
+        "the case view",
+        &format!(
+            "!document.querySelector('#case-view').hidden && \
+             document.querySelector('#case-view h1')?.textContent.includes('#{id}') && \
+             document.querySelector('#case-view .decide-row')"
+        ),
+    )
+    .await;
+}
+
+async fn get_json(app: &TestApp, path: &str) -> Value {
+    let (status, body) = app.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|c| c["id"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+/// Scores a comment and returns its case id.
+async fn case(app: &TestApp, request: Value) -> i64 {
+    let (status, body) = app.score(&request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["case_id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("not recorded: {body}"))
+}
+
+struct Cases {
+    outage: i64,
+    insult: i64,
+    personal: i64,
+    swear: i64,
+    english: i64,
+}
+
+/// A handful of comments as an inbox would send them: an outage a week old (so overdue), an
+/// insult at a named employee after two emoji (so UTF-16 and code-point offsets differ), a
+/// customer's identity code and IBAN, a swear word, and an English insult by the same author.
+async fn score_comments(app: &TestApp) -> Cases {
+    let week_ago = (chrono::Utc::now() - chrono::TimeDelta::days(7)).to_rfc3339();
+    let comment = |id: &str, text: &str, channel: &str, author: &str| {
+        json!({"id": id, "text": text, "channel": channel, "author": {"id": author},
+               "thread": {"id": format!("{channel}:post1")}})
+    };
+    let mut outage = comment(
+        "fb:c1",
+        "Netti ei toimi taaskaan ja etätyöpalaveri alkaa nyt!",
+        "facebook",
+        "fb:user:1",
+    );
+    outage["created_at"] = json!(week_ago);
+    Cases {
+        outage: case(app, outage).await,
+        insult: case(
+            app,
+            comment(
+                "fb:c2",
+                "😡😡 Asiakaspalvelija Mikko on täysi idiootti, ei osannut auttaa yhtään",
+                "facebook",
+                "fb:user:2",
+            ),
+        )
+        .await,
+        personal: case(
+            app,
+            comment(
+                "ig:c3",
+                "Palautus ei ole tullut! Hetuni on 131052-308T ja tili FI21 1234 5600 0007 85",
+                "instagram",
+                "ig:user:3",
+            ),
+        )
+        .await,
+        swear: case(app, comment("x:c4", "vitun paskafirma", "x", "x:user:4")).await,
+        english: case(
+            app,
+            comment(
+                "fb:c5",
+                "You are all useless idiots, worst service ever",
+                "facebook",
+                "fb:user:2",
+            ),
+        )
+        .await,
+    }
+}
+
+/// The text of the first element `selector` finds, once there is one.
+async fn text_of(client: &Client, selector: &str) -> String {
+    let script = format!("document.querySelector({selector:?})?.textContent");
+    let text = until(client, selector, &script).await;
+    text.as_str().unwrap_or_default().to_string()
+}
+
+/// The texts of every element `selector` finds, in document order.
+async fn texts_of(client: &Client, selector: &str) -> Value {
+    let script =
+        format!("Array.from(document.querySelectorAll({selector:?})).map(e => e.textContent)");
+    until(client, selector, &script).await
+}
+
+/// The message bar's text once it shows one (`.error` for an error).
+async fn message(client: &Client, kind: &str) -> String {
+    text_of(
+        client,
+        &format!("#message{kind}:not([hidden]) #message-text"),
+    )
+    .await
+}
+
+fn decisions(detail: &Value) -> Vec<(&str, &str, Option<&str>)> {
+    detail["decisions"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .filter_map(|d| {
+                    let note = d["note"].as_str();
+                    Some((d["decision"].as_str()?, d["moderator"].as_str()?, note))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn audit(log: &Value) -> Vec<(&str, &str)> {
+    log["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|e| Some((e["kind"].as_str()?, e["actor"].as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The substrings a case's reasons point at, in text order, counting characters (code points).
+fn reason_spans(detail: &Value) -> Vec<String> {
+    let text: Vec<char> = detail["text"]
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .collect();
+    let mut spans: Vec<(usize, usize)> = detail["reasons"]
+        .as_array()
+        .map(|reasons| {
+            reasons
+                .iter()
+                .filter_map(|r| Some((r["span"][0].as_u64()?, r["span"][1].as_u64()?)))
+                .map(|(a, b)| (a as usize, b as usize))
+                .collect()
+        })
+        .unwrap_or_default();
+    spans.sort();
+    spans
+        .iter()
+        .map(|&(a, b)| text[a..b].iter().collect())
+        .collect()
+}
+
+/// Saves a screenshot of the whole window as `name` in `SEULA_SCREENSHOTS` or the temp dir.
+async fn screenshot(client: &Client, name: &str) {
+    let dir = std::env::var_os("SEULA_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("seula-screenshots"));
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    std::fs::write(dir.join(name), png).expect("write screenshot");
+}
+
+#[tokio::test]
+async fn a_moderator_filters_opens_and_decides_with_the_keyboard() {
+    let Some(tools) = tools() else { return };
+    let app = spawn_app().await;
+    let cases = score_comments(&app).await;
+    in_browser(tools, move |client| keyboard_only(client, app, cases)).await;
+}
+
+async fn keyboard_only(client: Client, app: TestApp, cases: Cases) {
+    let order = ids(&get_json(&app, "/v1/cases?status=open").await);
+    assert_eq!(order.len(), 5);
+    assert_eq!(order[0], cases.outage, "overdue first: {order:?}");
+
+    // The queue, in the API's order, the overdue case marked, the first one selected.
+    client.goto(&app.url("/")).await.expect("open the page");
+    queue_is(&client, "the whole queue", &order).await;
+    let overdue = until(
+        &client,
+        "an overdue row",
+        "Array.from(document.querySelectorAll('#queue tr.overdue')).map(r => Number(r.dataset.id))",
+    )
+    .await;
+    assert_eq!(overdue, json!([cases.outage]));
+    assert_eq!(until(&client, "selection", SELECTED).await, json!(order[0]));
+    let row = format!("#queue tr[data-id='{}'] .reasons-cell", cases.insult);
+    let reasons = text_of(&client, &row).await;
+    assert!(
+        reasons.contains("insult aimed at someone: \"idiootti\""),
+        "{reasons}"
+    );
+    screenshot(&client, "queue.png").await;
+
+    // A filter narrows the rows as the API does, and stays in the address over a reload.
+    client
+        .find(Locator::Css("#filters select[name=route]"))
+        .await
+        .expect("route filter")
+        .select_by_value("communications")
+        .await
+        .expect("choose a route");
+    let communications = ids(&get_json(&app, "/v1/cases?status=open&route=communications").await);
+    assert!(communications.contains(&cases.insult) && !communications.contains(&cases.outage));
+    queue_is(&client, "the communications queue", &communications).await;
+    let hash = until(&client, "hash", "location.hash").await;
+    assert!(
+        hash.as_str()
+            .is_some_and(|h| h.contains("route=communications")),
+        "{hash}"
+    );
+    client.refresh().await.expect("reload");
+    queue_is(&client, "the same queue after a reload", &communications).await;
+    until(
+        &client,
+        "the filter kept",
+        "document.querySelector('#filters [name=route]').value === 'communications'",
+    )
+    .await;
+
+    // / goes to the text search from the keyboard.
+    press(&client, ['/']).await;
+    until(
+        &client,
+        "search focused",
+        "document.activeElement?.name === 'q'",
+    )
+    .await;
+    press(&client, "paskafirma".chars()).await;
+    key(&client, Key::Enter).await;
+    let found = "/v1/cases?status=open&route=communications&q=paskafirma";
+    let found = ids(&get_json(&app, found).await);
+    assert_eq!(found, [cases.swear]);
+    queue_is(&client, "the search's rows", &found).await;
+    client
+        .find(Locator::Id("clear-filters"))
+        .await
+        .expect("clear")
+        .click()
+        .await
+        .expect("clear the filters");
+    queue_is(&client, "the whole queue again", &order).await;
+
+    // j and k move the selection; Enter opens the selected case.
+    press(&client, ['j']).await;
+    until(&client, "j", &format!("{SELECTED} === {}", order[1])).await;
+    press(&client, ['k']).await;
+    until(&client, "k", &format!("{SELECTED} === {}", order[0])).await;
+    select_case(&client, cases.insult).await;
+    key(&client, Key::Enter).await;
+    case_shown(&client, cases.insult).await;
+
+    // Each reason's span is highlighted, counted in code points past the two emoji.
+    let detail = get_json(&app, &format!("/v1/cases/{}", cases.insult)).await;
+    let spans = reason_spans(&detail);
+    assert!(spans.contains(&"idiootti".to_string()), "{spans:?}");
+    assert!(
+        spans.contains(&"Asiakaspalvelija Mikko".to_string()),
+        "{spans:?}"
+    );
+    assert_eq!(
+        texts_of(&client, "#case-view p.text mark").await,
+        json!(spans)
+    );
+    assert_eq!(
+        text_of(&client, "#case-view p.text").await,
+        detail["text"],
+        "the whole text, once"
+    );
+    let other = text_of(&client, "#case-view .cases a").await;
+    assert_eq!(
+        other,
+        format!("#{}", cases.english),
+        "the author's other case"
+    );
+    screenshot(&client, "case.png").await;
+
+    // A note typed with letters that are shortcuts (a, e, c, n) decides nothing; Esc leaves
+    // the field, h hides, and the queue comes back with the next case selected.
+    press(&client, ['n']).await;
+    until(
+        &client,
+        "note focused",
+        "document.activeElement?.id === 'note'",
+    )
+    .await;
+    press(&client, "name-calling at staff".chars()).await;
+    key(&client, Key::Escape).await;
+    until(
+        &client,
+        "note left",
+        "document.activeElement?.id !== 'note'",
+    )
+    .await;
+    press(&client, ['h']).await;
+    let position = order
+        .iter()
+        .position(|&i| i == cases.insult)
+        .expect("in order");
+    let rest: Vec<i64> = order
+        .iter()
+        .copied()
+        .filter(|&i| i != cases.insult)
+        .collect();
+    queue_is(&client, "the queue without the decided case", &rest).await;
+    let next = format!("{SELECTED} === {}", order[position + 1]);
+    until(&client, "the next case selected", &next).await;
+    assert_eq!(
+        message(&client, "").await,
+        format!("Case #{}: hide.", cases.insult)
+    );
+
+    // The register and the audit log say what the keyboard did, and nothing else.
+    let detail = get_json(&app, &format!("/v1/cases/{}", cases.insult)).await;
+    assert_eq!(
+        (&detail["outcome"], &detail["status"]),
+        (&json!("hide"), &json!("decided"))
+    );
+    assert_eq!(
+        decisions(&detail),
+        [("hide", "local", Some("name-calling at staff"))]
+    );
+    let log = get_json(&app, &format!("/v1/audit?case={}", cases.insult)).await;
+    assert_eq!(audit(&log), [("decided", "local"), ("scored", "seula")]);
+    assert_eq!(log["items"][0]["detail"]["decision"], "hide");
+
+    // Masked personal data shows as labelled chips, never as the dots.
+    select_case(&client, cases.personal).await;
+    press(&client, ['o']).await;
+    case_shown(&client, cases.personal).await;
+    let chips = texts_of(&client, "#case-view p.text .pd").await;
+    assert_eq!(chips, json!(["masked identity code", "masked IBAN"]));
+    let text = text_of(&client, "#case-view p.text").await;
+    assert!(
+        !text.contains('•') && text.starts_with("Palautus"),
+        "{text}"
+    );
+
+    // ? shows the shortcuts and hides them again; u goes back, having decided nothing.
+    press(&client, ['?']).await;
+    until(&client, "help open", "document.querySelector('#help').open").await;
+    press(&client, ['?']).await;
+    until(
+        &client,
+        "help closed",
+        "!document.querySelector('#help').open",
+    )
+    .await;
+    press(&client, ['u']).await;
+    let back = format!("{QUEUE_SHOWN} && {SELECTED} === {}", cases.personal);
+    until(&client, "back in the queue", &back).await;
+    let looked = get_json(&app, &format!("/v1/cases/{}", cases.personal)).await;
+    assert_eq!(decisions(&looked), [], "looking decides nothing");
+}
+
+const SCORER: &str = "scorer-key-0123456789abcdef";
+const ANNA: &str = "anna-key-0123456789abcdef";
+const AINO: &str = "aino-key-0123456789abcdef";
+
+#[tokio::test]
+async fn with_keys_the_page_asks_for_one_and_decides_in_its_name() {
+    let Some(tools) = tools() else { return };
+    let keys = format!("scorer:inbox:{SCORER}, moderator:anna:{ANNA}, moderator:aino:{AINO}");
+    let mut app = spawn_app_with(Some(&keys)).await;
+    app.token = Some(SCORER.into());
+    let cases = score_comments(&app).await;
+    app.token = Some(AINO.into());
+    let (status, claim) = app
+        .post_raw(&format!("/v1/cases/{}/claim", cases.swear), "")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{claim}");
+    app.token = Some(ANNA.into());
+    in_browser(tools, move |client| with_a_key(client, app, cases)).await;
+}
+
+async fn with_a_key(client: Client, app: TestApp, cases: Cases) {
+    // The page loads without a key and asks for one, here in Finnish; a wrong key is refused.
+    client.goto(&app.url("/")).await.expect("open the page");
+    let prompt = format!("{KEY_SHOWN} && document.activeElement?.id === 'key-input'");
+    until(&client, "the key prompt", &prompt).await;
+    client
+        .find(Locator::Css("[data-lang=fi]"))
+        .await
+        .expect("FI")
+        .click()
+        .await
+        .expect("Finnish");
+    until(&client, "Finnish", "document.documentElement.lang === 'fi'").await;
+    assert_eq!(text_of(&client, "#key-title").await, "API-avain");
+    client
+        .find(Locator::Id("key-input"))
+        .await
+        .expect("key field")
+        .click()
+        .await
+        .expect("focus");
+    press(&client, "wrong-key-0123456789abcdef".chars()).await;
+    key(&client, Key::Enter).await;
+    let refused = message(&client, ".error").await;
+    assert!(refused.starts_with("Avainta ei hyväksytty"), "{refused}");
+    until(&client, "the prompt again", KEY_SHOWN).await;
+
+    // The moderator's key opens the queue; it stays out of the address and local storage.
+    press(&client, ANNA.chars()).await;
+    key(&client, Key::Enter).await;
+    let order = ids(&get_json(&app, "/v1/cases?status=open").await);
+    queue_is(&client, "the queue", &order).await;
+    assert_eq!(text_of(&client, "#queue-title").await, "Jono");
+    let stored = client
+        .execute(
+            "return [location.href, sessionStorage.getItem('seula.key'), \
+             JSON.stringify(localStorage)];",
+            vec![],
+        )
+        .await
+        .expect("storage");
+    assert_eq!(stored[1], ANNA);
+    for kept in [&stored[0], &stored[2]] {
+        assert!(!kept.as_str().unwrap_or_default().contains(ANNA), "{kept}");
+    }
+
+    // A case Aino holds cannot be decided by Anna: the 409 is shown, nothing changes.
+    select_case(&client, cases.swear).await;
+    key(&client, Key::Enter).await;
+    case_shown(&client, cases.swear).await;
+    press(&client, ['a']).await;
+    let conflict = message(&client, ".error").await;
+    assert!(
+        conflict.starts_with("Virhe 409") && conflict.contains("aino"),
+        "{conflict}"
+    );
+    screenshot(&client, "case-fi.png").await;
+    let held = get_json(&app, &format!("/v1/cases/{}", cases.swear)).await;
+    assert_eq!(decisions(&held), []);
+    assert_eq!(held["outcome"], held["action"]);
+
+    // Back with Esc, another case deleted with d: in Anna's name.
+    key(&client, Key::Escape).await;
+    until(&client, "the queue", QUEUE_SHOWN).await;
+    select_case(&client, cases.english).await;
+    key(&client, Key::Enter).await;
+    case_shown(&client, cases.english).await;
+    press(&client, ['d']).await;
+    let rest: Vec<i64> = order
+        .iter()
+        .copied()
+        .filter(|&i| i != cases.english)
+        .collect();
+    queue_is(&client, "the queue without the deleted case", &rest).await;
+    let done = message(&client, "").await;
+    assert_eq!(done, format!("Tapaus #{}: poista.", cases.english));
+    let detail = get_json(&app, &format!("/v1/cases/{}", cases.english)).await;
+    assert_eq!(detail["outcome"], "delete");
+    assert_eq!(decisions(&detail), [("delete", "anna", None)]);
+    let log = get_json(&app, &format!("/v1/audit?case={}", cases.english)).await;
+    assert_eq!(audit(&log), [("decided", "anna"), ("scored", "seula")]);
+
+    // Forgetting the key asks for one again.
+    client
+        .find(Locator::Id("forget-key"))
+        .await
+        .expect("forget")
+        .click()
+        .await
+        .expect("forget the key");
+    let forgotten = format!("{KEY_SHOWN} && sessionStorage.getItem('seula.key') === null");
+    until(&client, "the key prompt after forgetting", &forgotten).await;
+}

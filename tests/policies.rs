@@ -1,0 +1,301 @@
+//! Policies over HTTP: versions, validation, live activation while scoring runs, rollback.
+
+mod common;
+
+use common::{TestApp, spawn_app};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn get_json(app: &TestApp, path: &str) -> Value {
+    let (status, body) = app.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+async fn post_toml(app: &TestApp, path: &str, toml: &str) -> (StatusCode, Value) {
+    let response = app
+        .request(reqwest::Method::POST, path)
+        .header("content-type", "application/toml")
+        .body(toml.to_string())
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.expect("JSON body"))
+}
+
+const THANKS: &str = "Kiitos avusta, hyvää päivänjatkoa!";
+
+/// The same thank-you, posted two days after the previous one: outside the repetition window,
+/// so it is never a copy-paste flood.
+fn thanks(i: u32, channel: Option<&str>) -> Value {
+    let at = chrono::DateTime::UNIX_EPOCH + chrono::TimeDelta::days(20_000 + 2 * i64::from(i));
+    json!({"id": format!("t{i}"), "text": THANKS, "channel": channel, "created_at": at.to_rfc3339()})
+}
+
+/// The default policy in force with review on any toxicity at all: a thank-you goes to review.
+async fn stricter_default(app: &TestApp) -> i64 {
+    let source = get_json(app, "/v1/policies/default").await["source"]
+        .as_str()
+        .expect("source")
+        .to_string();
+    let stricter = source.replacen("toxicity = 0.5", "toxicity = 0.0", 1);
+    assert_ne!(stricter, source, "the default reviews toxicity from 0.5");
+    let (status, created) = post_toml(
+        app,
+        "/v1/policies/default/versions?note=review%20everything",
+        &stricter,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        (&created["version"], &created["created_by"]),
+        (&json!(2), &json!("local"))
+    );
+    2
+}
+
+async fn activate(app: &TestApp, version: i64) {
+    let (status, body) = app
+        .post_raw(
+            &format!("/v1/policies/default/versions/{version}/activate"),
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_policy_owner_tightens_activates_and_rolls_back() {
+    let app = spawn_app().await;
+    let listed = get_json(&app, "/v1/policies").await;
+    assert_eq!(
+        listed["active"],
+        json!([{"name": "default", "version": 1}, {"name": "x", "version": 1}])
+    );
+    assert_eq!(listed["versions"][0]["created_by"], "seula");
+    let score = |i: u32| {
+        let app = &app;
+        async move { app.score(&thanks(i, None)).await }
+    };
+    let (_, before) = score(1).await;
+    assert_eq!(
+        (&before["action"], &before["policy"]["version"]),
+        (&json!("allow"), &json!(1))
+    );
+
+    let version = stricter_default(&app).await;
+    let (_, stored) = score(2).await;
+    assert_eq!(
+        stored["action"], "allow",
+        "a stored version is not in force until activated"
+    );
+    activate(&app, version).await;
+    let (_, after) = score(3).await;
+    assert_eq!(
+        (&after["action"], &after["policy"]["version"]),
+        (&json!("review"), &json!(2))
+    );
+    // The channel x inherits the new default and keeps its own version.
+    let (_, on_x) = app
+        .score(&json!({"id": "t4", "text": THANKS, "channel": "x"}))
+        .await;
+    assert_eq!(
+        (&on_x["action"], &on_x["policy"]),
+        (&json!("review"), &json!({"name": "x", "version": 1}))
+    );
+
+    activate(&app, 1).await;
+    let (_, rolled_back) = score(5).await;
+    assert_eq!(
+        (&rolled_back["action"], &rolled_back["policy"]["version"]),
+        (&json!("allow"), &json!(1))
+    );
+    let audit = get_json(&app, "/v1/audit?actor=local").await;
+    let kinds: Vec<&str> = audit["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["kind"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        kinds,
+        ["policy_activated", "policy_activated", "policy_version"]
+    );
+    assert_eq!(audit["items"][2]["detail"]["note"], "review everything");
+}
+
+#[tokio::test]
+async fn invalid_candidates_get_422_with_every_bad_path() {
+    let app = spawn_app().await;
+    let (status, error) = app
+        .post_raw(
+            "/v1/policies/chat/versions",
+            json!({"actions": {"hide": {"toxicity": 1.7, "troll": 0.9}}, "priority": {"high": 0.9}}).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    for needle in [
+        "channels.chat: actions.hide.toxicity: 1.7 is not in [0, 1]",
+        "actions.hide.troll: account and writing signals may reach review at most",
+        "priority.high: must not be above priority.urgent",
+    ] {
+        assert!(message.contains(needle), "{needle} missing from {message}");
+    }
+    let (status, _) = post_toml(
+        &app,
+        "/v1/policies/default/versions",
+        "[actions.hide\nbroken",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = post_toml(&app, "/v1/policies/Bad%20Name/versions", "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .post_raw("/v1/policies/default/versions/99/activate", "")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.get("/v1/policies/nochannel").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A valid channel policy is stored and, once active, decides that channel only.
+    let (status, created) = post_toml(
+        &app,
+        "/v1/policies/chat/versions",
+        "[actions.review]\ntoxicity = 0.0\n",
+    )
+    .await;
+    assert_eq!(
+        (status, &created["version"]),
+        (StatusCode::CREATED, &json!(1)),
+        "{created}"
+    );
+    let (status, _) = app
+        .post_raw("/v1/policies/chat/versions/1/activate", "")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, chat) = app
+        .score(&json!({"id": "c1", "text": THANKS, "channel": "chat"}))
+        .await;
+    let (_, web) = app
+        .score(&json!({"id": "c2", "text": THANKS, "channel": "web"}))
+        .await;
+    assert_eq!(
+        (&chat["action"], &web["action"]),
+        (&json!("review"), &json!("allow"))
+    );
+}
+
+#[tokio::test]
+async fn no_request_sees_a_half_applied_policy() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let version = stricter_default(&app).await;
+    let scoring = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for i in 0..150 {
+                let (_, body) = app.score(&thanks(i, None)).await;
+                seen.push(body);
+            }
+            seen
+        })
+    };
+    for round in 0..20 {
+        activate(&app, if round % 2 == 0 { version } else { 1 }).await;
+    }
+    for body in scoring.await.expect("scoring task") {
+        let want = match body["policy"]["version"].as_i64() {
+            Some(2) => "review",
+            _ => "allow",
+        };
+        assert_eq!(body["action"], want, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn replay_reports_what_a_candidate_would_change_and_how_it_agrees() {
+    let app = spawn_app().await;
+    let texts = [
+        "Olet täysi idiootti",
+        "vitun paskafirma",
+        "Netti ei toimi taaskaan ja palaveri alkaa nyt!",
+        "Te ootte kaikki pellejä",
+    ];
+    let mut ids = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let (_, body) = app
+            .score(&json!({"id": format!("r{i}"), "text": text}))
+            .await;
+        ids.push(body["case_id"].as_i64().expect("recorded"));
+    }
+    // A moderator hides the swearing the default only reviews.
+    let (status, _) = app
+        .post_raw(
+            &format!("/v1/cases/{}/decisions", ids[1]),
+            json!({"decision": "hide"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let source = get_json(&app, "/v1/policies/default").await["source"]
+        .as_str()
+        .expect("source")
+        .to_string();
+    // The candidate hides strong profanity: the swearing moves from review to hide.
+    let candidate = source.replacen("[actions.hide]\n", "[actions.hide]\nprofanity = 0.9\n", 1);
+    assert_ne!(candidate, source);
+    let (status, replayed) = post_toml(&app, "/v1/policies/default/replay", &candidate).await;
+    assert_eq!(status, StatusCode::OK, "{replayed}");
+    let report = &replayed["report"];
+    assert_eq!(report["cases"], 4, "{report}");
+    assert_eq!(report["changed"]["action"], 1, "{report}");
+    assert!(
+        report["matrix"]["action"]
+            .as_array()
+            .is_some_and(|cells| cells
+                .iter()
+                .any(|c| c == &json!({"from": "review", "to": "hide", "count": 1}))),
+        "{report}"
+    );
+    assert_eq!(
+        report["examples"],
+        json!([{"from": "review", "to": "hide", "ids": [ids[1]]}])
+    );
+    let hide = &report["agreement"]["hide"];
+    assert_eq!(
+        (
+            report["agreement"]["support"].clone(),
+            hide["recorded"]["recall"].clone(),
+            hide["candidate"]["recall"].clone()
+        ),
+        (json!(1), json!(0.0), json!(1.0)),
+        "{report}"
+    );
+    // Nothing was stored or changed.
+    let (_, listed) = app.get("/v1/policies").await;
+    assert!(!listed.contains("\"version\":2"), "{listed}");
+    let (status, _) = post_toml(
+        &app,
+        "/v1/policies/default/replay",
+        "[actions.hide]\ninsult = 2\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = post_toml(
+        &app,
+        "/v1/policies/default/replay?since=yesterday",
+        &candidate,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let thresholds = get_json(&app, "/v1/thresholds").await;
+    assert_eq!(
+        thresholds.as_array().map(Vec::len),
+        Some(9),
+        "one per score"
+    );
+    let profanity = thresholds
+        .as_array()
+        .and_then(|t| t.iter().find(|s| s["score"] == "profanity"))
+        .expect("profanity");
+    assert_eq!(profanity["points"].as_array().map(Vec::len), Some(19));
+    assert_eq!(profanity["support"], 1);
+}
