@@ -1,6 +1,8 @@
 //! Criterion benches of replay over 100,000 recorded cases: the golden fixtures scored once
 //! through the pipeline, cycled with distinct ids, a few authors with earlier removals, and a
 //! deterministic mix of moderators' verdicts. The issue's budget is 10 seconds for a replay.
+//! `from_register_100k` is the whole path a policy owner waits for: 100,000 cases read from an
+//! embedded SQLite register (their scores and signals parsed from JSON), then replayed.
 
 use std::hint::black_box;
 
@@ -93,6 +95,45 @@ fn register() -> Vec<Recorded> {
         .collect()
 }
 
+/// A SQLite register in `dir` holding the golden fixtures as recorded by the server, copied to
+/// at least 100,000 cases.
+async fn stored_register(dir: &std::path::Path) -> seula::register::Register {
+    let url = format!("sqlite://{}", dir.join("seula.db").display());
+    let register = seula::register::Register::connect(&url)
+        .await
+        .expect("register");
+    let pipeline =
+        Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+            .expect("pipeline");
+    for comment in fixtures() {
+        pipeline
+            .run(&comment, Some(&register))
+            .await
+            .expect("record");
+    }
+    let pool = sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("side connection");
+    let recorded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM moderation_case")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    let copies = (CASES as u64).div_ceil(recorded.max(1) as u64);
+    let columns = "channel, thread_id, author_id, language, text, action, priority, route, scores, \
+        sentiment, signals, reasons, policy_name, policy_version, model_version, status, created_at, \
+        recorded_at, respond_by, outcome, protective, author_removed";
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {copies}) \
+         INSERT INTO moderation_case (comment_id, {columns}) \
+         SELECT comment_id || '/' || n.i, {columns} FROM moderation_case, n"
+    )))
+    .execute(&pool)
+    .await
+    .expect("copies");
+    pool.close().await;
+    register
+}
+
 fn benches(c: &mut Criterion) {
     let cases = register();
     let mut candidate = Policies::shipped()
@@ -111,6 +152,21 @@ fn benches(c: &mut Criterion) {
     });
     group.bench_function("thresholds_100k", |b| {
         b.iter(|| black_box(replay::thresholds(&cases)))
+    });
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let register = runtime.block_on(stored_register(dir.path()));
+    let stored = runtime
+        .block_on(register.recorded(None, None))
+        .expect("recorded");
+    assert!(stored.len() >= CASES, "{} cases stored", stored.len());
+    group.bench_function("from_register_100k", |b| {
+        b.iter(|| {
+            let cases = runtime
+                .block_on(register.recorded(None, None))
+                .expect("recorded");
+            black_box(replay::replay(&candidate, &cases))
+        })
     });
     group.finish();
 }
