@@ -74,6 +74,7 @@ impl Outcome {
             sentiment: &self.assessment.sentiment,
             signals: &self.signals,
             reasons: &self.decision.reasons,
+            recommendations: &self.decision.recommendations,
             policy_name: &self.policy_name,
             policy_version: self.policy_version,
             model_version: &self.model_version,

@@ -61,6 +61,18 @@ async fn personal_data_is_hidden_routed_and_stored_masked() {
     let start = text.find(IDENTITY_CODE).map(|b| text[..b].chars().count());
     assert_eq!(span[0].as_u64(), start.map(|s| s as u64));
     assert!(codes(&body).iter().any(|c| c == "privacy.personal_data"));
+    let (_, case) = app
+        .get(&format!(
+            "/v1/cases/{}",
+            body["case_id"].as_i64().expect("recorded")
+        ))
+        .await;
+    let case: Value = serde_json::from_str(&case).expect("case JSON");
+    assert_eq!(
+        case["recommendations"],
+        json!(["move_to_private_messages"]),
+        "{case}"
+    );
     // Nothing the service answers, nor anything it stores, holds the raw values.
     let answer = body.to_string();
     let stored = register_bytes(app.dir.path());

@@ -25,7 +25,7 @@ pub use model::{
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Postgres, Sqlite};
 
-use crate::domain::{Action, Priority, Reason, Route};
+use crate::domain::{Action, Priority, Reason, Recommendation, Route};
 use crate::policy::{AuthorHistory, Sources};
 use crate::scoring::{Scores, Sentiment};
 use crate::signals::Signals;
@@ -64,6 +64,7 @@ pub struct NewCase<'a> {
     pub sentiment: &'a Sentiment,
     pub signals: &'a Signals,
     pub reasons: &'a [Reason],
+    pub recommendations: &'a [Recommendation],
     pub policy_name: &'a str,
     pub policy_version: u32,
     pub model_version: &'a str,

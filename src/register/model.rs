@@ -42,6 +42,8 @@ pub struct CaseSummary {
 pub struct CaseEvidence {
     pub sentiment: Json<Value>,
     pub signals: Json<Value>,
+    /// Advice recorded with the decision: `move_to_private_messages`, `supervisor_replies`.
+    pub recommendations: Json<Value>,
     pub policy_name: String,
     pub policy_version: i64,
     pub model_version: String,

@@ -159,8 +159,8 @@ where
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO moderation_case (comment_id, channel, thread_id, author_id, language, text, action, priority, \
              route, scores, sentiment, signals, reasons, policy_name, policy_version, model_version, created_at, recorded_at, \
-             respond_by, outcome, protective, author_removed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $7, $20, $21) \
+             respond_by, outcome, protective, author_removed, recommendations) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $7, $20, $21, $22) \
              ON CONFLICT (comment_id) DO NOTHING RETURNING id",
         )
         .bind(case.comment_id)
@@ -184,6 +184,7 @@ where
         .bind(case.respond_by)
         .bind(case.protective)
         .bind(i64::from(case.history.removed))
+        .bind(json(case.recommendations)?)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = inserted else {
@@ -321,8 +322,8 @@ where
             return Ok(None);
         };
         let evidence = sqlx::query_as::<_, CaseEvidence>(
-            "SELECT sentiment, signals, policy_name, policy_version, model_version, protective \
-             FROM moderation_case WHERE id = $1",
+            "SELECT sentiment, signals, recommendations, policy_name, policy_version, \
+             model_version, protective FROM moderation_case WHERE id = $1",
         )
         .bind(id)
         .fetch_one(&self.pool)

@@ -1,0 +1,4 @@
+-- The advice recorded with each case (move_to_private_messages, supervisor_replies), so the
+-- moderators' page can show it beside the evidence.
+
+ALTER TABLE moderation_case ADD COLUMN recommendations TEXT NOT NULL DEFAULT '[]';
