@@ -1,11 +1,12 @@
 //! The moderators' page in headless Chromium, driven through chromedriver with fantoccini: the
 //! queue in the API's order, filters kept in the address, a case opened and decided from the
 //! keyboard with its reason spans highlighted, and the register and audit log changed; with API
-//! keys, the key prompt, a refused decision shown and a decision in the key's name.
+//! keys, the key prompt, a refused decision shown and a decision in the key's name; and the
+//! thresholds view, one chart per score drawn from the same numbers as `GET /v1/thresholds`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (or `SEULA_CHROMIUM` and `SEULA_CHROMEDRIVER`);
 //! without them each test says on stderr that it skipped and passes. `SEULA_SCREENSHOTS=DIR`
-//! keeps the screenshots of the queue and a case there (the README's come from
+//! keeps the screenshots of the queue, a case and the thresholds there (the README's come from
 //! `SEULA_SCREENSHOTS=docs/screenshots`); otherwise they go to a folder under the temp dir.
 
 mod common;
@@ -383,6 +384,26 @@ async fn screenshot(client: &Client, name: &str) {
     std::fs::write(dir.join(name), png).expect("write screenshot");
 }
 
+/// As [`screenshot`], with the window made as tall as the page for it.
+async fn page_screenshot(client: &Client, name: &str) {
+    let (width, height) = client.get_window_size().await.expect("window size");
+    let below = client
+        .execute(
+            "return document.documentElement.scrollHeight - innerHeight;",
+            vec![],
+        )
+        .await
+        .expect("page height");
+    let taller = height + below.as_u64().unwrap_or(0);
+    let size = |h: u64| u32::try_from(h).expect("a window size");
+    let resize = |h| client.set_window_size(size(width), size(h));
+    resize(taller).await.expect("a taller window");
+    let fits = "document.documentElement.scrollHeight <= innerHeight";
+    until(client, "the whole page in the window", fits).await;
+    screenshot(client, name).await;
+    resize(height).await.expect("the window as it was");
+}
+
 #[tokio::test]
 async fn a_moderator_filters_opens_and_decides_with_the_keyboard() {
     let Some(tools) = tools() else { return };
@@ -574,6 +595,182 @@ async fn keyboard_only(client: Client, app: TestApp, cases: Cases) {
     until(&client, "back in the queue", &back).await;
     let looked = get_json(&app, &format!("/v1/cases/{}", cases.personal)).await;
     assert_eq!(decisions(&looked), [], "looking decides nothing");
+}
+
+/// Every golden fixture scored in order, and each recorded case whose label is clear decided as
+/// the label says (hide, delete or block for removals, allow for `allow` and `prioritize`), the
+/// labels standing in for moderators; `review` cases stay open.
+async fn score_and_decide_fixtures(app: &TestApp) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/comments.jsonl"
+    ))
+    .expect("fixtures");
+    for line in text.lines() {
+        let fixture: Value = serde_json::from_str(line).expect("fixture line");
+        let (status, body) = app.score(&fixture["request"]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let Some(id) = body["case_id"].as_i64() else {
+            continue;
+        };
+        let decision = match fixture["expect"]["action"].as_str() {
+            Some(removal @ ("hide" | "delete" | "block_author")) => removal,
+            Some("allow" | "prioritize") => "allow",
+            _ => continue,
+        };
+        let (status, body) = app
+            .post_raw(
+                &format!("/v1/cases/{id}/decisions"),
+                json!({ "decision": decision }).to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn the_thresholds_are_plotted_per_score() {
+    let Some(tools) = tools() else { return };
+    let app = spawn_app().await;
+    score_and_decide_fixtures(&app).await;
+    in_browser(tools, move |client| thresholds(client, app)).await;
+}
+
+/// Per score in the page's order: the score and, per series, the points its line is drawn
+/// through (each `M` or `L` of the path); and the marker at each policy threshold.
+const DRAWN: &str = "Array.from(document.querySelectorAll('#charts svg')).map(svg => ({
+    score: svg.closest('[data-score]').dataset.score,
+    title: svg.querySelector('title')?.textContent ?? '',
+    label: svg.getAttribute('aria-label') ?? '',
+    series: Object.fromEntries(Array.from(svg.querySelectorAll('path.series'))
+        .map(p => [p.dataset.series, (p.getAttribute('d').match(/[ML]/g) ?? []).length])),
+    marks: Array.from(svg.querySelectorAll('.marker'))
+        .map(m => `${m.dataset.action} ${m.dataset.threshold}`).sort(),
+}))";
+
+/// The x of the middle of an element on the screen.
+const MID_X: &str =
+    "(e => { const r = e.getBoundingClientRect(); return (r.left + r.right) / 2; })";
+
+async fn thresholds(client: Client, app: TestApp) {
+    let scores = get_json(&app, "/v1/thresholds").await;
+    let scores = scores.as_array().expect("scores").clone();
+    assert_eq!(scores.len(), 9, "one per score");
+    assert!(scores[0]["support"].as_u64() > Some(50), "{}", scores[0]);
+    let policy = get_json(&app, "/v1/policies/default").await;
+    let actions = &policy["policy"]["actions"];
+    assert_eq!(actions["hide"]["insult"], json!(0.7), "{actions}");
+
+    // t in the queue opens the thresholds.
+    client.goto(&app.url("/")).await.expect("open the page");
+    until(
+        &client,
+        "the queue",
+        &format!("{QUEUE_SHOWN} && {SELECTED}"),
+    )
+    .await;
+    press(&client, ['t']).await;
+    until(
+        &client,
+        "the address",
+        "location.hash.startsWith('#/thresholds')",
+    )
+    .await;
+    let nine = "document.querySelectorAll('#charts svg').length === 9";
+    until(&client, "one chart per score", nine).await;
+    let drawn = until(&client, "the charts", DRAWN).await;
+    let drawn = drawn.as_array().expect("charts");
+
+    // One chart per score, in the API's order, each line through every point that has a value,
+    // and a marker at each threshold of the default policy.
+    for (chart, score) in drawn.iter().zip(&scores) {
+        let name = score["score"].as_str().expect("score name");
+        assert_eq!(chart["score"], name);
+        let label = chart["label"].as_str().unwrap_or_default();
+        assert!(label.starts_with(&name.replace('_', " ")), "{label}");
+        assert_eq!(
+            chart["title"], chart["label"],
+            "{name}: <title> and aria-label"
+        );
+        for series in ["share", "precision", "recall"] {
+            let values = score["points"]
+                .as_array()
+                .expect("points")
+                .iter()
+                .filter(|p| !p[series].is_null())
+                .count();
+            assert_eq!(chart["series"][series], json!(values), "{name} {series}");
+        }
+        let mut marks: Vec<String> = ["delete", "hide", "review", "prioritize"]
+            .into_iter()
+            .filter_map(|action| Some(format!("{action} {}", actions[action][name].as_f64()?)))
+            .collect();
+        marks.sort();
+        assert_eq!(chart["marks"], json!(marks), "{name}");
+    }
+    let insult = &scores[2];
+    assert_eq!(insult["score"], "insult");
+    assert!(
+        insult["points"][13]["precision"].is_number(),
+        "the fixtures give insult's agreement at 0.7: {insult}"
+    );
+
+    // The insult chart's hide marker stands at 0.7 of the way from the x axis's 0 to its 1.
+    let at = client
+        .execute(
+            &format!(
+                "const svg = document.querySelector('#charts [data-score=insult] svg'); \
+                 const x = {MID_X}; \
+                 return [x(svg.querySelector('.tick[data-axis=x][data-value=\"0\"]')), \
+                         x(svg.querySelector('.tick[data-axis=x][data-value=\"1\"]')), \
+                         x(svg.querySelector('.marker[data-action=hide] line')), \
+                         svg.querySelector('.marker[data-action=hide] text').textContent];"
+            ),
+            vec![],
+        )
+        .await
+        .expect("positions");
+    let x = |i: usize| at[i].as_f64().expect("a position");
+    let (zero, one, hide) = (x(0), x(1), x(2));
+    assert!(one - zero > 200.0, "a chart of some width: {at}");
+    let want = zero + 0.7 * (one - zero);
+    assert!(
+        (hide - want).abs() < 0.5,
+        "hide at {hide}, want {want}: {at}"
+    );
+    assert_eq!(at[3], "hide 0.7");
+    assert!(
+        text_of(&client, "#charts [data-score=insult] figcaption")
+            .await
+            .starts_with("Decided by a moderator: "),
+    );
+    page_screenshot(&client, "thresholds.png").await;
+
+    // Days with no cases: nothing to agree with, and the page says why.
+    client
+        .goto(&app.url("/#/thresholds?until=2000-01-01"))
+        .await
+        .expect("an old range");
+    let empty = "#charts [data-score=toxicity] figcaption";
+    until(
+        &client,
+        "no decisions",
+        &format!("document.querySelector('{empty}')?.textContent.startsWith('No case here')"),
+    )
+    .await;
+    assert_eq!(
+        until(
+            &client,
+            "the day kept",
+            "document.querySelector('#range [name=until]').value"
+        )
+        .await,
+        "2000-01-01"
+    );
+
+    // u goes back to the queue.
+    press(&client, ['u']).await;
+    until(&client, "back in the queue", QUEUE_SHOWN).await;
 }
 
 const SCORER: &str = "scorer-key-0123456789abcdef";

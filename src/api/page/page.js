@@ -1,7 +1,8 @@
-// Seula's moderators' page: the queue, one case with its evidence, and decisions, all through
-// the JSON API (/v1/cases, /v1/cases/{id}, /v1/authors/{id}). No framework and no build step:
-// the server embeds this file as it is. Routes live in the location hash (#/cases?filters,
-// #/cases/12?filters), so a reload keeps the view and its filters.
+// Seula's moderators' page: the queue, one case with its evidence, decisions, and the score
+// thresholds as charts, all through the JSON API (/v1/cases, /v1/cases/{id}, /v1/authors/{id},
+// /v1/thresholds, /v1/policies/default). No framework and no build step: the server embeds this
+// file as it is. Routes live in the location hash (#/cases?filters, #/cases/12?filters,
+// #/thresholds?since=&until=), so a reload keeps the view and its filters.
 'use strict';
 
 // ---------------------------------------------------------------------------------------------
@@ -45,7 +46,7 @@ const TEXT = {
     col_text: 'Text',
     queue_empty: 'No cases match.',
     load_more: 'Load more',
-    queue_hint: 'j / k or ↓ / ↑ to move, Enter or o to open, ? for all shortcuts.',
+    queue_hint: 'j / k or ↓ / ↑ to move, Enter or o to open, t for the thresholds, ? for all shortcuts.',
     count: '{n} cases',
     count_more: '{n} cases shown, more to load',
     in_queue: 'In the queue',
@@ -143,6 +144,20 @@ const TEXT = {
     u_min: 'min',
     u_h: 'h',
     u_d: 'd',
+    thresholds: 'Thresholds',
+    k_thresholds: 'score thresholds',
+    since: 'From',
+    until: 'To',
+    thresholds_help: 'Precision and recall compare "at or above the threshold" with moderators\' decisions to hide or delete. Cases recorded from the first day through the last; all without days.',
+    l_share: 'share of cases at or above the threshold',
+    l_precision: 'precision',
+    l_recall: 'recall',
+    policy_marks: 'thresholds of policy {policy} v{version}',
+    support: 'Decided by a moderator: {n}',
+    no_support: 'No case here has a moderator\'s decision: precision and recall need moderators\' decisions.',
+    chart_label: '{score}: the share of recorded cases at or above each threshold from 0 to 1, and the precision and recall of that threshold against moderators\' removals over {n} decided cases.',
+    chart_marks: ' Policy thresholds: {marks}.',
+    thresholds_hint: 'u or Esc back to the queue, ? for all shortcuts.',
     actions: {
       allow: 'allow', prioritize: 'prioritize', review: 'review', hide: 'hide',
       delete: 'delete', block_author: 'block author', escalate: 'escalate',
@@ -215,7 +230,7 @@ const TEXT = {
     col_text: 'Teksti',
     queue_empty: 'Ei tapauksia näillä ehdoilla.',
     load_more: 'Lataa lisää',
-    queue_hint: 'j / k tai ↓ / ↑ siirtää, Enter tai o avaa, ? näyttää kaikki pikanäppäimet.',
+    queue_hint: 'j / k tai ↓ / ↑ siirtää, Enter tai o avaa, t näyttää kynnysarvot, ? kaikki pikanäppäimet.',
     count: '{n} tapausta',
     count_more: '{n} tapausta näkyvissä, lisää ladattavissa',
     in_queue: 'Jonossa',
@@ -313,6 +328,20 @@ const TEXT = {
     u_min: 'min',
     u_h: 't',
     u_d: 'vrk',
+    thresholds: 'Kynnysarvot',
+    k_thresholds: 'pisteiden kynnysarvot',
+    since: 'Alkaen',
+    until: 'Asti',
+    thresholds_help: 'Osumatarkkuus ja kattavuus vertaavat ”kynnyksellä tai yli” moderaattorien päätöksiin piilottaa tai poistaa. Tapaukset, jotka on kirjattu alkupäivästä loppupäivään; ilman päiviä kaikki.',
+    l_share: 'osuus tapauksista kynnyksellä tai yli',
+    l_precision: 'osumatarkkuus',
+    l_recall: 'kattavuus',
+    policy_marks: 'linjauksen {policy} v{version} kynnysarvot',
+    support: 'Moderaattorin päättämiä: {n}',
+    no_support: 'Yhdelläkään tapauksella ei ole moderaattorin päätöstä: osumatarkkuus ja kattavuus tarvitsevat moderaattorien päätöksiä.',
+    chart_label: '{score}: kirjattujen tapausten osuus kullakin kynnyksellä 0–1 tai sen yli sekä kynnyksen osumatarkkuus ja kattavuus moderaattorien poistoihin verrattuna, {n} päätetyn tapauksen perusteella.',
+    chart_marks: ' Linjauksen kynnysarvot: {marks}.',
+    thresholds_hint: 'u tai Esc palaa jonoon, ? näyttää kaikki pikanäppäimet.',
     actions: {
       allow: 'salli', prioritize: 'priorisoi', review: 'tarkista', hide: 'piilota',
       delete: 'poista', block_author: 'estä kirjoittaja', escalate: 'siirrä eteenpäin',
@@ -391,10 +420,13 @@ const KEY_STORE = 'seula.key';
 const LANG_STORE = 'seula.lang';
 const PAGE_SIZE = 50;
 const MAX_PAGE = 200;
+// The actions a policy sets by score thresholds, strongest first.
+const THRESHOLD_ACTIONS = ['delete', 'hide', 'review', 'prioritize'];
+const SERIES = ['share', 'precision', 'recall'];
 
 const state = {
   lang: 'en',
-  view: null, // 'queue', 'case' or 'key'
+  view: null, // 'queue', 'case', 'thresholds' or 'key'
   filters: { status: 'open' },
   items: [], // the queue as loaded, in the API's order
   next: null, // the cursor of the next page
@@ -402,6 +434,9 @@ const state = {
   selectId: null, // the case to select when the queue next loads
   current: null, // the open case
   author: null, // the open case's author, with their cases
+  range: {}, // the thresholds view's days: since and until, YYYY-MM-DD
+  thresholds: null, // per score, as GET /v1/thresholds gives them
+  policy: null, // the default policy in force, for the thresholds it uses
   busy: false,
 };
 
@@ -420,11 +455,18 @@ function word(table, value) {
 
 // An element with attributes and children; text is always added as text, never as HTML.
 function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
+  return fill(document.createElement(tag), attrs, children);
+}
+
+// The same for the charts' SVG elements.
+function svg(tag, attrs = {}, ...children) {
+  return fill(document.createElementNS('http://www.w3.org/2000/svg', tag), attrs, children);
+}
+
+function fill(el, attrs, children) {
   for (const [name, value] of Object.entries(attrs)) {
     if (value == null || value === false) continue;
-    if (name === 'class') el.className = value;
-    else if (name.startsWith('on')) el.addEventListener(name.slice(2), value);
+    if (name.startsWith('on')) el.addEventListener(name.slice(2), value);
     else el.setAttribute(name, value === true ? '' : value);
   }
   for (const child of children.flat(Infinity)) {
@@ -438,6 +480,7 @@ function h(tag, attrs = {}, ...children) {
 // Times.
 
 const locale = () => (state.lang === 'fi' ? 'fi-FI' : 'en-GB');
+const decimal = (x) => x.toLocaleString(locale(), { maximumFractionDigits: 2 });
 
 function when(iso) {
   if (!iso) return t('none');
@@ -555,6 +598,7 @@ function setLanguage(lang) {
   fillSelect('route', ROUTES, 'routes');
   if (state.view === 'queue') renderQueue();
   if (state.view === 'case' && state.current) renderCase();
+  if (state.view === 'thresholds' && state.thresholds) renderThresholds();
 }
 
 function fillSelect(name, values, table) {
@@ -569,6 +613,10 @@ function show(view) {
   $('#key-view').hidden = view !== 'key';
   $('#queue-view').hidden = view !== 'queue';
   $('#case-view').hidden = view !== 'case';
+  $('#thresholds-view').hidden = view !== 'thresholds';
+  const link = $('#thresholds-link');
+  if (view === 'thresholds') link.setAttribute('aria-current', 'page');
+  else link.removeAttribute('aria-current');
   $('#forget-key').hidden = !sessionStorage.getItem(KEY_STORE);
 }
 
@@ -581,12 +629,16 @@ function showKeyView(problem) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Routes: #/cases?filters and #/cases/{id}?filters.
+// Routes: #/cases?filters, #/cases/{id}?filters and #/thresholds?since=&until=.
 
 function parseHash() {
   const hash = location.hash.replace(/^#/, '') || '/cases';
   const [path, query = ''] = hash.split('?');
   const params = new URLSearchParams(query);
+  if (path === '/thresholds') {
+    const day = (name) => (/^\d{4}-\d{2}-\d{2}$/.test(params.get(name)) ? params.get(name) : undefined);
+    return { range: { since: day('since'), until: day('until') } };
+  }
   const filters = { status: 'open' };
   for (const name of FILTERS) {
     const value = params.get(name);
@@ -605,13 +657,23 @@ function filterQuery(filters) {
 const queueHash = () => `#/cases?${filterQuery(state.filters)}`;
 const caseHash = (id) => `#/cases/${id}?${filterQuery(state.filters)}`;
 
+function thresholdsHash(range) {
+  const params = new URLSearchParams();
+  for (const name of ['since', 'until']) if (range[name]) params.set(name, range[name]);
+  return `#/thresholds?${params}`;
+}
+
 function go(hash) {
   if (location.hash === hash) route();
   else location.hash = hash;
 }
 
 async function route() {
-  const { caseId, filters } = parseHash();
+  const { range, caseId, filters } = parseHash();
+  if (range) {
+    await loadThresholds(range); // the queue's filters stay as they were
+    return;
+  }
   state.filters = filters;
   if (caseId != null) await openCase(caseId);
   else await loadQueue();
@@ -1086,6 +1148,130 @@ async function claim() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Thresholds: one chart per score of GET /v1/thresholds, with the default policy's thresholds.
+
+// The days as the API's times: from the start of `since` to the end of `until`, both local.
+function rangeQuery(range) {
+  const params = new URLSearchParams();
+  const start = (day, later = 0) => {
+    const at = new Date(`${day}T00:00`);
+    at.setDate(at.getDate() + later);
+    return at.toISOString();
+  };
+  if (range.since) params.set('since', start(range.since));
+  if (range.until) params.set('until', start(range.until, 1));
+  return params.toString();
+}
+
+async function loadThresholds(range) {
+  state.range = range;
+  const form = $('#range');
+  form.elements.since.value = range.since ?? '';
+  form.elements.until.value = range.until ?? '';
+  if (state.view !== 'thresholds') {
+    show('thresholds');
+    $('#charts').replaceChildren(h('p', { class: 'muted' }, t('loading')));
+  }
+  const loaded = await attempt(() => Promise.all([
+    api(`/v1/thresholds?${rangeQuery(range)}`),
+    api('/v1/policies/default'),
+  ]));
+  if (!loaded) {
+    if (state.view === 'thresholds') $('#charts').replaceChildren();
+    return;
+  }
+  [state.thresholds, state.policy] = loaded;
+  show('thresholds');
+  renderThresholds();
+  $('#thresholds-title').focus();
+}
+
+function renderThresholds() {
+  $('#policy-marks').textContent = t('policy_marks', { policy: state.policy.name, version: state.policy.version });
+  $('#charts').replaceChildren(...state.thresholds.map((score) => {
+    const name = word('score_names', score.score);
+    return h('figure', { class: 'panel chart', 'data-score': score.score },
+      h('h2', {}, name),
+      chart(score, name),
+      h('figcaption', { class: 'muted small' },
+        score.support ? t('support', { n: score.support }) : t('no_support')));
+  }));
+}
+
+// The thresholds the policy in force uses for a score, lowest first.
+function policyMarks(score) {
+  const actions = state.policy.policy.actions;
+  return THRESHOLD_ACTIONS
+    .filter((action) => actions[action]?.[score] != null)
+    .map((action) => ({ action, threshold: actions[action][score] }))
+    .sort((a, b) => a.threshold - b.threshold);
+}
+
+// Chart geometry in the SVG's own units; it scales to the width of its grid cell.
+const CHART = { width: 320, height: 164, left: 26, right: 12, top: 30, bottom: 20 };
+
+// One score's chart: x the threshold, y 0–1, a line per series (a null point breaks it), and
+// a labelled vertical line at each threshold the policy uses.
+function chart(score, name) {
+  const { width, height, left, right, top, bottom } = CHART;
+  const x = (v) => (left + v * (width - left - right)).toFixed(1);
+  const y = (v) => (height - bottom - v * (height - top - bottom)).toFixed(1);
+  const marks = policyMarks(score.score);
+  const label = t('chart_label', { score: name, n: score.support }) + (marks.length
+    ? t('chart_marks', { marks: marks.map((m) => `${word('actions', m.action)} ${decimal(m.threshold)}`).join(', ') })
+    : '');
+
+  const ticks = [0, 0.5, 1].map((v) => [
+    svg('line', { class: 'grid', x1: x(0), x2: x(1), y1: y(v), y2: y(v) }),
+    svg('line', { class: 'grid', x1: x(v), x2: x(v), y1: y(0), y2: y(1) }),
+    svg('line', { class: 'tick', 'data-axis': 'x', 'data-value': v, x1: x(v), x2: x(v), y1: y(0), y2: Number(y(0)) + 4 }),
+    svg('line', { class: 'tick', 'data-axis': 'y', 'data-value': v, x1: left - 4, x2: x(0), y1: y(v), y2: y(v) }),
+    svg('text', { x: x(v), y: height - 4, 'text-anchor': 'middle' }, decimal(v)),
+    svg('text', { x: left - 7, y: Number(y(v)) + 3.5, 'text-anchor': 'end' }, decimal(v)),
+  ]);
+
+  const lines = SERIES.map((series) => {
+    let d = '';
+    let pen = 'M';
+    for (const point of score.points) {
+      if (point[series] == null) {
+        pen = 'M';
+        continue;
+      }
+      d += `${pen}${x(point.threshold)} ${y(point[series])} `;
+      pen = 'L';
+    }
+    return svg('path', { class: `series ${series}`, 'data-series': series, d: d.trim() });
+  });
+
+  // Labels above the plot; one close to the previous one goes on a second row.
+  let previous = null;
+  const markers = marks.map((m) => {
+    const row = previous && previous.row === 0 && m.threshold - previous.threshold < 0.3 ? 1 : 0;
+    previous = { ...m, row };
+    const labelY = 10 + row * 11;
+    const anchor = m.threshold > 0.85 ? 'end' : m.threshold < 0.15 ? 'start' : 'middle';
+    return svg('g', { class: 'marker', 'data-action': m.action, 'data-threshold': m.threshold },
+      svg('line', { class: 'marker-line', x1: x(m.threshold), x2: x(m.threshold), y1: labelY + 3, y2: y(0) }),
+      svg('text', { x: x(m.threshold), y: labelY, 'text-anchor': anchor }, `${word('actions', m.action)} ${decimal(m.threshold)}`));
+  });
+
+  return svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': label },
+    svg('title', {}, label),
+    ticks,
+    svg('line', { class: 'axis', x1: x(0), x2: x(1), y1: y(0), y2: y(0) }),
+    svg('line', { class: 'axis', x1: x(0), x2: x(0), y1: y(0), y2: y(1) }),
+    markers,
+    lines);
+}
+
+function thresholdsKey(key) {
+  if (key !== 'Escape' && key !== 'u') return false;
+  go(queueHash());
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Keyboard. Nothing fires while typing in a field, with a modifier held, or under the help.
 
 function onKey(e) {
@@ -1111,8 +1297,8 @@ function onKey(e) {
     e.preventDefault();
     return;
   }
-  const handled = state.view === 'queue' ? queueKey(key, e) : state.view === 'case' ? caseKey(key) : false;
-  if (handled) e.preventDefault();
+  const keys = { queue: queueKey, case: caseKey, thresholds: thresholdsKey }[state.view];
+  if (keys?.(key, e)) e.preventDefault();
 }
 
 function queueKey(key, e) {
@@ -1136,6 +1322,9 @@ function queueKey(key, e) {
     }
     case '/':
       $('#filters [name="q"]').focus();
+      return true;
+    case 't':
+      go(thresholdsHash(state.range));
       return true;
     default:
       return false;
@@ -1206,6 +1395,12 @@ function start() {
     applyFilters();
   });
   $('#load-more').addEventListener('click', loadMore);
+  const range = $('#range');
+  range.addEventListener('submit', (e) => {
+    e.preventDefault();
+    go(thresholdsHash({ since: range.elements.since.value, until: range.elements.until.value }));
+  });
+  $('#clear-range').addEventListener('click', () => go(thresholdsHash({})));
   route();
 }
 
