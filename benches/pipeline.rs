@@ -2,6 +2,8 @@
 //! (normalize → signals → scores → policy), one comment per iteration, cycling through them all;
 //! and the worst case, the longest text allowed with every word disguised.
 
+mod common;
+
 use std::hint::black_box;
 
 use chrono::Utc;
@@ -12,20 +14,6 @@ use seula::normalize::normalize;
 use seula::pipeline::Pipeline;
 use seula::policy::AuthorHistory;
 use seula::signals::{self, Lexicons};
-
-fn fixtures() -> Vec<Comment> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/comments.jsonl"
-    ))
-    .expect("fixtures");
-    text.lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("fixture line");
-            wire::comment_from_value(v["request"].clone()).expect("valid fixture")
-        })
-        .collect()
-}
 
 /// Runs `f` on the next item each iteration, so the figure is a per-comment time over the mix.
 fn per_comment<I, T>(c: &mut Criterion, name: &str, items: &[I], mut f: impl FnMut(&I) -> T) {
@@ -39,7 +27,7 @@ fn per_comment<I, T>(c: &mut Criterion, name: &str, items: &[I], mut f: impl FnM
 }
 
 fn stages(c: &mut Criterion) {
-    let comments = fixtures();
+    let comments = common::fixtures();
     let lexicons = Lexicons::shipped().expect("lexicons");
     let pipeline =
         Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))

@@ -4,32 +4,19 @@
 //! `from_register_100k` is the whole path a policy owner waits for: 100,000 cases read from an
 //! embedded SQLite register (their scores and signals parsed from JSON), then replayed.
 
+mod common;
+
 use std::hint::black_box;
 
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
-use seula::api::wire;
-use seula::domain::{Action, Comment};
+use seula::domain::Action;
 use seula::pipeline::Pipeline;
 use seula::policy::replay::{self, Recorded};
 use seula::policy::{self, AuthorHistory, Policies};
 use seula::signals;
 
 const CASES: usize = 100_000;
-
-fn fixtures() -> Vec<Comment> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/comments.jsonl"
-    ))
-    .expect("fixtures");
-    text.lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("fixture line");
-            wire::comment_from_value(v["request"].clone()).expect("valid fixture")
-        })
-        .collect()
-}
 
 /// A moderator's verdict on case `i`: most cases undecided, most verdicts agreeing with the
 /// recorded action, some overruling it either way.
@@ -56,7 +43,7 @@ fn register() -> Vec<Recorded> {
             .expect("pipeline");
     let policies = Policies::shipped().expect("shipped policy");
     let now = Utc::now();
-    let scored: Vec<_> = fixtures()
+    let scored: Vec<_> = common::fixtures()
         .into_iter()
         .map(|c| {
             let outcome = pipeline.decide(&c, AuthorHistory::default(), now);
@@ -105,7 +92,7 @@ async fn stored_register(dir: &std::path::Path) -> seula::register::Register {
     let pipeline =
         Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
             .expect("pipeline");
-    for comment in fixtures() {
+    for comment in common::fixtures() {
         pipeline
             .run(&comment, Some(&register))
             .await

@@ -71,6 +71,16 @@ const LATE: &str = "CASE WHEN status = 'open' AND respond_by < {now} THEN 0 ELSE
 const RANK: &str =
     "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END";
 
+/// One row of the append-only audit log, written in the transaction of what it records.
+struct AuditRow<'a> {
+    case_id: Option<i64>,
+    /// `scored`, `claimed`, `decided`, `policy_version`, `policy_activated`.
+    kind: &'a str,
+    actor: &'a str,
+    at: DateTime<Utc>,
+    detail: serde_json::Value,
+}
+
 /// The outcomes that take a comment off the public page.
 const REMOVED: &str = "('hide', 'delete', 'block_author')";
 
@@ -119,8 +129,27 @@ where
     for<'q> Option<&'q str>: Encode<'q, DB>,
     DateTime<Utc>: for<'q> Encode<'q, DB> + Type<DB>,
     Option<DateTime<Utc>>: for<'q> Encode<'q, DB>,
+    Option<i64>: for<'q> Encode<'q, DB>,
     JsonText: for<'q> Encode<'q, DB> + Type<DB>,
 {
+    async fn write_audit(
+        &self,
+        tx: &mut sqlx::Transaction<'_, DB>,
+        row: AuditRow<'_>,
+    ) -> Result<(), RegisterError> {
+        sqlx::query(
+            "INSERT INTO audit (case_id, kind, actor, at, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(row.case_id)
+        .bind(row.kind)
+        .bind(row.actor)
+        .bind(row.at)
+        .bind(json(&row.detail)?)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// Wraps a pool whose database is already migrated.
     pub fn new(pool: Pool<DB>) -> Self {
         Self { pool }
@@ -225,12 +254,14 @@ where
             "policy": {"name": case.policy_name, "version": case.policy_version},
             "model_version": case.model_version,
         });
-        sqlx::query("INSERT INTO audit (case_id, kind, actor, at, detail) VALUES ($1, 'scored', 'seula', $2, $3)")
-            .bind(id)
-            .bind(now)
-            .bind(json(&detail)?)
-            .execute(&mut *tx)
-            .await?;
+        let row = AuditRow {
+            case_id: Some(id),
+            kind: "scored",
+            actor: "seula",
+            at: now,
+            detail,
+        };
+        self.write_audit(&mut tx, row).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -432,13 +463,14 @@ where
             });
         }
         let detail = serde_json::json!({ "until": until });
-        sqlx::query("INSERT INTO audit (case_id, kind, actor, at, detail) VALUES ($1, 'claimed', $2, $3, $4)")
-            .bind(id)
-            .bind(who)
-            .bind(now)
-            .bind(json(&detail)?)
-            .execute(&mut *tx)
-            .await?;
+        let row = AuditRow {
+            case_id: Some(id),
+            kind: "claimed",
+            actor: who,
+            at: now,
+            detail,
+        };
+        self.write_audit(&mut tx, row).await?;
         tx.commit().await?;
         Ok(Claim {
             case_id: id,
@@ -516,13 +548,14 @@ where
             "decision": verdict, "previous_outcome": previous, "note": decision.note,
             "route": decision.route, "labels": decision.labels,
         });
-        sqlx::query("INSERT INTO audit (case_id, kind, actor, at, detail) VALUES ($1, 'decided', $2, $3, $4)")
-            .bind(id)
-            .bind(who)
-            .bind(now)
-            .bind(json(&detail)?)
-            .execute(&mut *tx)
-            .await?;
+        let row = AuditRow {
+            case_id: Some(id),
+            kind: "decided",
+            actor: who,
+            at: now,
+            detail,
+        };
+        self.write_audit(&mut tx, row).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -662,13 +695,14 @@ where
         .await?;
         let detail =
             serde_json::json!({ "policy": name, "version": version, "previous": previous });
-        sqlx::query("INSERT INTO audit (case_id, kind, actor, at, detail) VALUES (NULL, 'policy_activated', $1, $2, $3)")
-            .bind(who)
-            .bind(now)
-            .bind(json(&detail)?)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        let row = AuditRow {
+            case_id: None,
+            kind: "policy_activated",
+            actor: who,
+            at: now,
+            detail,
+        };
+        self.write_audit(tx, row).await
     }
 
     /// Stores `toml` as the next version of the policy `name` (not yet in force).
@@ -700,12 +734,14 @@ where
         .execute(&mut *tx)
         .await?;
         let detail = serde_json::json!({ "policy": name, "version": version, "note": note });
-        sqlx::query("INSERT INTO audit (case_id, kind, actor, at, detail) VALUES (NULL, 'policy_version', $1, $2, $3)")
-            .bind(who)
-            .bind(now)
-            .bind(json(&detail)?)
-            .execute(&mut *tx)
-            .await?;
+        let row = AuditRow {
+            case_id: None,
+            kind: "policy_version",
+            actor: who,
+            at: now,
+            detail,
+        };
+        self.write_audit(&mut tx, row).await?;
         tx.commit().await?;
         Ok(PolicyVersion {
             name: name.to_string(),
