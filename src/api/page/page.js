@@ -500,7 +500,9 @@ function duration(ms) {
   return `${Math.floor(hours / 24)} ${t('u_d')} ${hours % 24} ${t('u_h')}`;
 }
 
-const waiting = (c) => duration(Date.now() - new Date(c.recorded_at).getTime());
+// How long the customer has waited: from when they wrote until the first decision, or until now.
+const waiting = (c) =>
+  duration(new Date(c.answered_at || Date.now()).getTime() - new Date(c.created_at).getTime());
 const isOverdue = (c) => c.status === 'open' && c.respond_by && new Date(c.respond_by) < new Date();
 
 // The reply-time cell: time left, overdue, answered, or nothing.
