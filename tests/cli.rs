@@ -223,23 +223,17 @@ fn export_labels_writes_decided_cases_in_the_training_format() {
             .await
             .expect("escalate");
     });
-    let out = Command::new(env!("CARGO_BIN_EXE_seula"))
-        .args([
+    let (ok, _, stderr) = seula(
+        &[
             "export-labels",
             "--database-url",
             "reg.db",
             "--output",
             "labels.jsonl",
-        ])
-        .current_dir(dir.path())
-        .env("SEULA_LOG", "warn")
-        .output()
-        .expect("run seula");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        dir.path(),
     );
+    assert!(ok, "{stderr}");
     let text = std::fs::read_to_string(dir.path().join("labels.jsonl")).expect("labels file");
     let labelled: Vec<Value> = text
         .lines()

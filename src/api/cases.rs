@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::{AppState, body, wire};
+use super::{AppState, body, query, wire};
 use crate::domain::{Action, Priority, Route};
 use crate::register::{
     AuditEntry, AuthorDetail, CaseDetail, CaseFilter, CaseSummary, Claim, Cursor, DecisionRecord,
@@ -42,15 +42,6 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/cases/{id}/decisions", post(decide))
         .route("/v1/authors/{id}", get(author))
         .route("/v1/audit", get(audit))
-}
-
-/// The query string, or a 400 in our error shape.
-fn query(
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<HashMap<String, String>, ApiError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|e| ApiError::InvalidRequest(e.body_text()))
 }
 
 /// A case id from the path; anything but a number names no case.

@@ -4,7 +4,7 @@
 //! interleave their read of the sources in force with their swap.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::{AppState, body, wire};
+use super::{AppState, body, query, wire};
 use crate::pipeline::ActivePolicies;
 use crate::policy::replay::{self, Report, ScoreThresholds};
 use crate::policy::{Policies, Policy, Source, valid_name};
@@ -120,7 +120,7 @@ async fn add_version(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
-    query: Result<Query<VersionQuery>, axum::extract::rejection::QueryRejection>,
+    version_query: Result<Query<VersionQuery>, QueryRejection>,
     headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PolicyVersion>), ApiError> {
@@ -129,7 +129,7 @@ async fn add_version(
             "{name:?}: a policy is `default` or a channel name of 1–64 lowercase letters, digits, - and _"
         )));
     }
-    let Query(query) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let version_query = query(version_query)?;
     let toml = toml_text(&headers, &body(bytes)?)?;
     let _one_at_a_time = state.policy_changes.lock().await;
     let candidate = Source {
@@ -140,7 +140,7 @@ async fn add_version(
         .map_err(ApiError::Unprocessable)?;
     let version = state
         .register
-        .add_policy_version(&name, &toml, &caller.name, query.note.as_deref())
+        .add_policy_version(&name, &toml, &caller.name, version_query.note.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(version)))
 }
@@ -151,14 +151,6 @@ async fn add_version(
 struct Range {
     since: Option<chrono::DateTime<chrono::Utc>>,
     until: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-fn range(
-    query: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
-) -> Result<Range, ApiError> {
-    query
-        .map(|Query(r)| r)
-        .map_err(|e| ApiError::InvalidRequest(e.body_text()))
 }
 
 #[derive(Debug, Serialize)]
@@ -173,11 +165,11 @@ struct Replayed {
 async fn replay_candidate(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    query: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
+    range: Result<Query<Range>, QueryRejection>,
     headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Replayed>, ApiError> {
-    let range = range(query)?;
+    let range = query(range)?;
     let toml = toml_text(&headers, &body(bytes)?)?;
     let sources = state
         .pipeline
@@ -200,9 +192,9 @@ async fn replay_candidate(
 /// each threshold and how that threshold alone agrees with moderators' removals.
 async fn score_thresholds(
     State(state): State<AppState>,
-    query: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
+    range: Result<Query<Range>, QueryRejection>,
 ) -> Result<Json<Vec<ScoreThresholds>>, ApiError> {
-    let range = range(query)?;
+    let range = query(range)?;
     let cases = state.register.recorded(range.since, range.until).await?;
     Ok(Json(replay::thresholds(&cases)))
 }
