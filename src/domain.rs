@@ -96,6 +96,12 @@ impl Span {
     pub fn new(start: usize, end: usize) -> Self {
         Self { start, end }
     }
+
+    /// The least span that covers both (tokens can stand in reverse order under a
+    /// bidirectional override, so the first token's start is not always the least).
+    pub fn cover(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
 }
 
 impl From<[usize; 2]> for Span {

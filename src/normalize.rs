@@ -1,15 +1,24 @@
 //! Raw comment text -> [`NormalizedText`]: folded word tokens that keep their spans in the original.
 //!
-//! Folding, in order: URLs and @mentions are masked; each character cluster (a base and its
-//! combining marks) goes through NFKC and lowercasing; letters outside the Latin blocks that look
+//! Folding, in order: URLs and @mentions are masked; characters that render as nothing
+//! (Unicode's default-ignorable code points: soft hyphen, zero-width spaces and joiners, word
+//! joiner, BOM, bidirectional controls, variation selectors, tag characters, Hangul fillers) are
+//! dropped, so they neither split nor disguise a word; text under a right-to-left override is
+//! read in the order it is shown; each character cluster (a base and its combining marks) goes
+//! through NFKC and lowercasing, and a Latin letter keeps no marks but the Finnish and Swedish
+//! ones (`ä ö å`), so stacked "zalgo" marks fall away; letters outside the Latin blocks that look
 //! Latin (Cyrillic `а`, Greek `ο`) become their Latin skeleton; inside tokens that mix letters and
 //! digits, leetspeak digits and `$ @` become letters; runs of three or more identical letters
 //! shrink to two; single letters spaced out (`v i t t u`, `p.a.s.k.a`) join into one token; `*`
-//! and `#` inside a word stay as one-letter wildcards (`p*ska`). Never fails.
+//! and `#` inside a word stay as one-letter wildcards (`p*ska`). Never fails, and every span it
+//! gives is inside the original text.
 
+use std::ops::Range;
 use std::sync::LazyLock;
 
+use icu_properties::props::{BinaryProperty, DefaultIgnorableCodePoint};
 use regex::Regex;
+use unicode_bidi::{BidiInfo, Level};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -107,7 +116,7 @@ pub fn normalize(original: &str) -> NormalizedText {
     let urls = mask(&URL, 0);
     let mentions = mask(&MENTION, 1);
 
-    let folded = fold_chars(&chars, &masked);
+    let folded = fold_chars(original, &chars, &masked);
     let raw = split_tokens(&folded);
     let mut tokens =
         join_spaced_letters(raw.into_iter().filter_map(finish_token).collect(), &chars);
@@ -133,44 +142,109 @@ struct Folded {
     changed: bool,
 }
 
-fn fold_chars(chars: &[char], masked: &[bool]) -> Vec<Folded> {
+fn fold_chars(original: &str, chars: &[char], masked: &[bool]) -> Vec<Folded> {
     let mut out = Vec::with_capacity(chars.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let mut end = i + 1;
-        while end < chars.len() && is_combining_mark(chars[end]) {
-            end += 1;
-        }
-        if masked[i] {
+    for range in reading_order(original, chars) {
+        let (from, to) = (range.start, range.end);
+        if masked[from] {
             out.push(Folded {
                 c: ' ',
-                from: i,
-                to: end,
+                from,
+                to,
                 changed: false,
             });
-        } else if end == i + 1 && chars[i].is_ascii() {
-            let c = chars[i].to_ascii_lowercase();
+        } else if to == from + 1 && chars[from].is_ascii() {
             out.push(Folded {
-                c,
-                from: i,
-                to: end,
+                c: chars[from].to_ascii_lowercase(),
+                from,
+                to,
                 changed: false,
             });
         } else {
-            let cluster: String = chars[i..end].iter().collect();
-            for c in cluster.nfkc().flat_map(char::to_lowercase) {
-                let latin = fold_lookalike(c);
-                out.push(Folded {
-                    c: latin,
-                    from: i,
-                    to: end,
-                    changed: latin != c,
-                });
-            }
+            fold_cluster(chars, range, &mut out);
         }
-        i = end;
     }
     out
+}
+
+/// Invisible characters: dropped before anything else looks at the text, so a word with them
+/// is the same token, in every respect, as the word without them.
+fn is_invisible(c: char) -> bool {
+    !c.is_ascii() && DefaultIgnorableCodePoint::for_char(c)
+}
+
+/// The visible character clusters (a base and its combining marks, invisible characters left
+/// out) as ranges of `chars`, in the order a reader sees them: logical order, but for text under
+/// a bidirectional override, whose letters are shown reversed.
+fn reading_order(original: &str, chars: &[char]) -> Vec<Range<usize>> {
+    let mut clusters = Vec::with_capacity(chars.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if is_invisible(chars[i]) {
+            i += 1;
+            continue;
+        }
+        // Marks belong to the base before them, also across invisible characters; the cluster
+        // ends at its last mark, so trailing invisible characters stay outside every span.
+        let (mut end, mut scan) = (i + 1, i + 1);
+        while scan < chars.len() && (is_combining_mark(chars[scan]) || is_invisible(chars[scan])) {
+            scan += 1;
+            if is_combining_mark(chars[scan - 1]) {
+                end = scan;
+            }
+        }
+        clusters.push(i..end);
+        i = scan;
+    }
+    if !chars.iter().any(|c| matches!(c, '\u{202d}' | '\u{202e}')) {
+        return clusters;
+    }
+    let bidi = BidiInfo::new(original, None);
+    let byte_of: Vec<usize> = original.char_indices().map(|(b, _)| b).collect();
+    let levels: Vec<Level> = clusters
+        .iter()
+        .map(|r| bidi.levels[byte_of[r.start]])
+        .collect();
+    BidiInfo::reorder_visual(&levels)
+        .into_iter()
+        .map(|k| clusters[k].clone())
+        .collect()
+}
+
+/// One cluster through NFKC and lowercasing. A Latin letter keeps at most one mark, and only one
+/// that makes a Finnish or Swedish letter (`ä ö å`); other marks on it are dropped, like
+/// invisible characters, without counting as a disguise (`ṽ̷̢ĩ` -> `vi`).
+fn fold_cluster(chars: &[char], range: Range<usize>, out: &mut Vec<Folded>) {
+    let (from, to) = (range.start, range.end);
+    let cluster = chars[range]
+        .iter()
+        .copied()
+        .filter(|&c| !is_invisible(c))
+        .nfkc()
+        .flat_map(char::to_lowercase);
+    let (mut base, mut kept_mark, mut changed) = (None, false, false);
+    let decomposed: String = cluster
+        .nfd()
+        .filter_map(|c| {
+            if !is_combining_mark(c) {
+                let latin = fold_lookalike(c);
+                changed |= latin != c;
+                base = Some(latin).filter(char::is_ascii_alphabetic);
+                kept_mark = false;
+                return Some(latin);
+            }
+            let Some(b) = base else { return Some(c) };
+            let keep = !kept_mark && matches!((b, c), ('a' | 'o', '\u{308}') | ('a', '\u{30a}'));
+            kept_mark |= keep;
+            keep.then_some(c)
+        })
+        .collect();
+    out.extend(decomposed.nfc().map(|c| Folded {
+        c,
+        from,
+        to,
+        changed,
+    }));
 }
 
 /// Letters from outside the Latin blocks that are confusable with a Latin letter become that letter.
@@ -221,7 +295,7 @@ fn finish_token(run: &[Folded]) -> Option<Token> {
     if letters == 0 {
         return (digits > 0).then(|| Token {
             text: run.iter().map(|f| f.c).collect(),
-            span: Span::new(run[0].from, run[run.len() - 1].to),
+            span: span_of(run),
             is_number: true,
             elongated: false,
             obfuscated: false,
@@ -252,12 +326,20 @@ fn finish_token(run: &[Folded]) -> Option<Token> {
     }
     Some(Token {
         text,
-        span: Span::new(run[0].from, run[run.len() - 1].to),
+        span: span_of(run),
         is_number: false,
         elongated,
         obfuscated,
         boundary: Boundary::None,
     })
+}
+
+/// The original characters a run of folded characters came from (read in reverse under an
+/// override, so the ends are the least and greatest offsets, not the first and last).
+fn span_of(run: &[Folded]) -> Span {
+    let start = run.iter().map(|f| f.from).min().unwrap_or(0);
+    let end = run.iter().map(|f| f.to).max().unwrap_or(start);
+    Span::new(start, end)
 }
 
 /// `10min`, `covid19`: digits only at one end are a number next to a word, not leetspeak.
@@ -285,8 +367,15 @@ fn leet_digit(d: char) -> char {
 /// Joins three or more one-letter tokens separated by single separators: `v i t t u`, `p.a.s.k.a`.
 fn join_spaced_letters(tokens: Vec<Token>, original: &[char]) -> Vec<Token> {
     let single = |t: &Token| !t.is_number && t.text.chars().count() == 1;
+    // Tokens folded from one character (`℅` -> `c/o`) share a span, and under an override they
+    // run backwards: either way there is no gap of separators between them.
     let close = |a: &Token, b: &Token| {
-        let gap = &original[a.span.end..b.span.start];
+        let (left, right) = if a.span.end <= b.span.start {
+            (a.span, b.span)
+        } else {
+            (b.span, a.span)
+        };
+        let gap = original.get(left.end..right.start).unwrap_or_default();
         (1..=2).contains(&gap.len())
             && gap
                 .iter()
@@ -306,7 +395,9 @@ fn join_spaced_letters(tokens: Vec<Token>, original: &[char]) -> Vec<Token> {
         if j - i >= 3 {
             out.push(Token {
                 text: tokens[i..j].iter().map(|t| t.text.as_str()).collect(),
-                span: Span::new(tokens[i].span.start, tokens[j - 1].span.end),
+                span: tokens[i..j]
+                    .iter()
+                    .fold(tokens[i].span, |s, t| s.cover(t.span)),
                 is_number: false,
                 elongated: false,
                 obfuscated: true,
@@ -346,7 +437,7 @@ pub fn slice(original: &str, span: Span) -> String {
     original
         .chars()
         .skip(span.start)
-        .take(span.end - span.start)
+        .take(span.end.saturating_sub(span.start))
         .collect()
 }
 
@@ -424,6 +515,31 @@ mod tests {
             ("ja", Boundary::Sentence),
         ];
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn sees_through_invisible_characters_marks_and_overrides() {
+        let cases: &[(&str, &[&str])] = &[
+            ("idi\u{ad}ootti olet", &["idiootti", "olet"]),
+            ("f\u{200b}u\u{200b}c\u{200b}k you", &["fuck", "you"]),
+            ("v\u{2060}i\u{feff}t\u{200d}t\u{200c}u", &["vittu"]),
+            (
+                "v\u{336}\u{321}i\u{31b}\u{330}t\u{334}tu\u{353}",
+                &["vittu"],
+            ),
+            ("\u{202e}ittooidi olet\u{202c}", &["telo", "idiootti"]),
+            ("paketti \u{2105} Matti", &["paketti", "c", "o", "matti"]),
+            ("pa\u{308}a\u{308} A\u{30a}bo", &["pää", "åbo"]),
+            ("café naïve", &["cafe", "naive"]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(texts(input), *want, "input {input:?}");
+        }
+        let original = "\u{202e}ittoidi\u{202c} ja";
+        let n = normalize(original);
+        assert_eq!(n.tokens[0].span, Span::new(1, 8));
+        assert_eq!(slice(original, n.tokens[0].span), "ittoidi");
+        assert!(n.tokens.iter().all(|t| !t.obfuscated));
     }
 
     #[test]

@@ -115,10 +115,8 @@ impl Pipeline {
         scorer: Box<dyn Scorer>,
     ) -> Result<Self, String> {
         // Compile the lazily built patterns now, not on the first request.
-        signals::language::detect(
-            &normalize("warm up https://seula.fi @seula").tokens[0].text,
-            None,
-        );
+        let warm_up = "warm up https://seula.fi @seula";
+        signals::language::detect(warm_up, &normalize(warm_up), None);
         personal_data::find("warm up 040 123 4567 seula@example.fi FI21 1234 5600 0007 85");
         Ok(Self {
             lexicons: Lexicons::shipped()?,

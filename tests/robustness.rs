@@ -1,9 +1,13 @@
 //! Whatever the text, the CPU pipeline answers: no panic, every span inside the original text,
-//! every score a probability. Hand-picked hard cases plus 4,000 deterministic random texts
-//! drawn from characters that stress normalisation (NFKC expansions, combining marks,
-//! look-alikes, leetspeak symbols, emoji sequences, direction marks, control characters).
+//! every score a probability. Hand-picked hard cases, 4,000 deterministic random texts drawn
+//! from characters that stress normalisation (NFKC expansions, combining marks, look-alikes,
+//! leetspeak symbols, emoji sequences, direction marks and overrides, invisible and control
+//! characters), and a property test over any Unicode text.
+
+use std::sync::LazyLock;
 
 use chrono::Utc;
+use proptest::prelude::*;
 use seula::domain::{Comment, Thread};
 use seula::pipeline::Pipeline;
 use seula::policy::AuthorHistory;
@@ -82,6 +86,15 @@ const POOL: &[char] = &[
     '\u{e0067}',
     '𝔣',
     '𝕧',
+    '℅',
+    '㎧',
+    '\u{0345}',
+    '\u{00ad}',
+    '\u{2060}',
+    '\u{202d}',
+    '\u{202c}',
+    '\u{3164}',
+    '\u{034f}',
 ];
 
 const HARD: &[&str] = &[
@@ -100,6 +113,12 @@ const HARD: &[&str] = &[
     "\u{202e}ututtiv",
     "İstanbul ŉ ß",
     "a\u{0000}b",
+    "paketti ℅ Matti",
+    "℅ ℀ ℁ ℆ ㎧ ㏂ ㏘ ㏞ ㏟",
+    "x\u{0345}\u{0301}",
+    "a ℅ ℅ b c",
+    "\u{202e}a b c ℅ d\u{202c} e f",
+    "\u{202d}\u{202e}\u{202e}v i t\u{202c}",
 ];
 
 /// xorshift64*: the same texts on every run.
@@ -118,7 +137,22 @@ impl Rng {
     }
 }
 
+static PIPELINE: LazyLock<Pipeline> = LazyLock::new(|| {
+    Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+        .expect("pipeline")
+});
+
 fn check(pipeline: &Pipeline, text: &str) {
+    let chars = text.chars().count();
+    let normalized = seula::normalize::normalize(text);
+    for token in &normalized.tokens {
+        assert!(
+            token.span.start < token.span.end && token.span.end <= chars,
+            "token {:?} in {text:?}: span {:?} outside {chars} characters",
+            token.text,
+            token.span
+        );
+    }
     let comment = Comment {
         thread: Some(Thread {
             id: None,
@@ -127,7 +161,6 @@ fn check(pipeline: &Pipeline, text: &str) {
         ..Comment::new("robust", text)
     };
     let outcome = pipeline.decide(&comment, AuthorHistory::default(), Utc::now());
-    let chars = text.chars().count();
     for reason in &outcome.decision.reasons {
         if let Some(span) = reason.span {
             assert!(
@@ -148,16 +181,28 @@ fn check(pipeline: &Pipeline, text: &str) {
 
 #[test]
 fn any_text_gets_an_answer_with_spans_inside_it() {
-    let pipeline =
-        Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-            .expect("pipeline");
     for text in HARD {
-        check(&pipeline, text);
+        check(&PIPELINE, text);
     }
     let mut rng = Rng(0x5e01a);
     for _ in 0..4_000 {
         let len = 1 + rng.below(40);
         let text: String = (0..len).map(|_| POOL[rng.below(POOL.len())]).collect();
-        check(&pipeline, &text);
+        check(&PIPELINE, &text);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+    /// Any Unicode text, with the stressing characters mixed in often.
+    #[test]
+    fn spans_stay_in_order_and_inside_any_text(
+        chars in prop::collection::vec(
+            prop_oneof![prop::sample::select(POOL), any::<char>()],
+            0..60,
+        )
+    ) {
+        check(&PIPELINE, &chars.into_iter().collect::<String>());
     }
 }

@@ -413,7 +413,7 @@ impl<M> Lexicon<M> {
                 hits.push(Hit {
                     term: &term.name,
                     meta: &term.meta,
-                    span: Span::new(tokens[start].span.start, tokens[end - 1].span.end),
+                    span: tokens[start].span.cover(tokens[end - 1].span),
                     tokens: start..end,
                 });
             }

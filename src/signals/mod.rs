@@ -84,7 +84,7 @@ pub fn extract(
         .is_some_and(|t| t.parent_text.is_some());
     let toxic = lexicons.toxicity.find(&comment.text, text, in_reply);
     Signals {
-        language: language::detect(&comment.text, comment.language),
+        language: language::detect(&comment.text, text, comment.language),
         profanity: lexicons.profanity.find(&comment.text, text),
         staff_target: lexicons.toxicity.staff_target(&comment.text, text, &toxic),
         toxic,

@@ -187,10 +187,7 @@ impl StaffLexicon {
             .chain(named_at_work)
             .chain(named)
             .min_by_key(|r| r.start)?;
-        let span = Span::new(
-            tokens[first.start].span.start,
-            tokens[first.end - 1].span.end,
-        );
+        let span = tokens[first.start].span.cover(tokens[first.end - 1].span);
         Some(StaffTarget {
             span,
             target: slice(original, span),
