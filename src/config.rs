@@ -82,12 +82,31 @@ pub struct ExportConfig {
 
 #[derive(Debug, Clone, Args)]
 pub struct TrainConfig {
-    /// The folder of labelled data (sentiment_en, offensive_en, hate_en, complaints_en, sentiment_fi).
+    /// The folder of labelled data (sentiment_en/fi, offensive_en, hate_en, complaints_en,
+    /// toxicity_en_jigsaw, toxicity_fi_mt).
     #[arg(long)]
     pub data: PathBuf,
     /// The project's own labelled Finnish comments.
     #[arg(long, default_value = "fixtures/labelled_fi.jsonl")]
     pub own: PathBuf,
+    /// The project's labelled Suomi24 sentences (toxicity family).
+    #[arg(long, default_value = "training/data/toxicity_fi_s24.jsonl")]
+    pub forum: PathBuf,
+    /// Moderators' decisions, as `seula export-labels` writes them: each label a decision carries
+    /// becomes a training row in the comment's language.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// How much one row of --labels counts against one row of the public data.
+    #[arg(long, default_value_t = 2.0)]
+    pub labels_weight: f64,
+    /// The PyPI wheel `spacy-fi-experimental-web-md` 0.15.0, whose floret table becomes the
+    /// subword vectors (`pip download spacy-fi-experimental-web-md==0.15.0 --no-deps`).
+    #[arg(long)]
+    pub floret_wheel: PathBuf,
+    /// Dimensions of the subword vectors kept (principal components of the floret table); 0
+    /// trains without them.
+    #[arg(long, default_value_t = 64)]
+    pub vector_dims: usize,
     /// The subword tokenizer: used when the file exists, else trained on the data and written
     /// there (a new one differs run to run, so keeping it keeps training reproducible).
     #[arg(long, default_value = "training/tokenizer.json")]
@@ -96,13 +115,19 @@ pub struct TrainConfig {
     #[arg(long, default_value = "models")]
     pub out: PathBuf,
     /// Text features kept per language (the most frequent).
-    #[arg(long, default_value_t = 16_384)]
+    #[arg(long, default_value_t = 262_144)]
     pub vocabulary: usize,
     /// Word pieces the subword tokenizer learns.
     #[arg(long, default_value_t = 12_000)]
     pub tokenizer_vocabulary: usize,
+    /// Folds of the cross-validation that chooses, calibrates and measures each model.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Regularisation strengths (C) that cross-validation chooses from, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+    pub c_grid: Vec<f64>,
     /// L-BFGS iterations per model.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 100)]
     pub max_iterations: u64,
     /// Read at most this many rows of each file: a quick run on a sample.
     #[arg(long)]
@@ -111,9 +136,11 @@ pub struct TrainConfig {
 
 #[derive(Debug, Clone, Args)]
 pub struct EvalConfig {
-    /// A labelled JSON Lines file: `text` plus `label` (sentiment) and/or yes/no fields.
+    /// A labelled JSON Lines file to score and measure: `text` plus `label` (sentiment) and/or
+    /// yes/no fields. Without it, `seula eval` prints the models' own table: cross-validation,
+    /// development and held-out figures of every head, as training measured them.
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     #[command(flatten)]
     pub pipeline: PipelineConfig,
 }

@@ -3,8 +3,12 @@
 //!
 //! A row's labels say what to measure: `label` (negative / neutral / positive) is sentiment;
 //! a boolean `offensive`, `hate` or `complaint` is measured against `toxicity`,
-//! `identity_attack` and `urgency`; a boolean named after a score (`toxicity`, `insult`,
-//! `threat`, `identity_attack`, `profanity`, `urgency`, …) against that score.
+//! `identity_attack` and `urgency`; `fake` against `fake_account`; a boolean named after a score
+//! (`toxicity`, `insult`, `threat`, `identity_attack`, `profanity`, `urgency`, …) against that
+//! score. A row's `author` is the comment's author: the request's fields (`followers`,
+//! `following`, `posts`, `has_photo`, `bio`, `name`, `handle`, `account_age_days`), or a
+//! profile given as numbers only (`bio_length`, `handle_length`, `handle_digits`), as in public
+//! fake-account data; a row without `text` is scored as an empty comment by that author.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -14,9 +18,11 @@ use anyhow::Context;
 use chrono::Utc;
 use serde_json::Value;
 
-use crate::domain::Comment;
+use crate::domain::{Author, Comment};
 use crate::pipeline::Pipeline;
 use crate::policy::AuthorHistory;
+use crate::scoring::learned::{Manifest, Measure};
+use crate::scoring::linear::Target;
 use crate::scoring::{Assessment, Scores, SentimentLabel};
 
 /// Metrics of a yes/no score against labels, at the 0.5 boundary.
@@ -135,7 +141,32 @@ pub fn score_for(field: &str) -> Option<&'static str> {
         "offensive" => Some("toxicity"),
         "hate" => Some("identity_attack"),
         "complaint" => Some("urgency"),
+        "fake" => Some("fake_account"),
         other => Scores::NAMES.into_iter().find(|n| *n == other),
+    }
+}
+
+/// The author a labelled row describes. A profile given as numbers gets a bio of that many
+/// letters and a handle of that many characters ending in its digits (`aaaaa123`).
+fn author_of(fields: &serde_json::Map<String, Value>) -> Author {
+    let count = |name: &str| fields.get(name).and_then(Value::as_u64);
+    let text = |name: &str| fields.get(name).and_then(Value::as_str).map(str::to_string);
+    let length = |n: u64| usize::try_from(n).unwrap_or(0).min(1_000);
+    let handle = text("handle").or_else(|| {
+        let total = length(count("handle_length")?);
+        let digits = length(count("handle_digits").unwrap_or(0)).min(total);
+        Some("a".repeat(total - digits) + &"1".repeat(digits))
+    });
+    Author {
+        name: text("name"),
+        handle,
+        account_age_days: count("account_age_days").and_then(|d| u32::try_from(d).ok()),
+        has_photo: fields.get("has_photo").and_then(Value::as_bool),
+        followers: count("followers"),
+        following: count("following"),
+        posts: count("posts"),
+        bio: text("bio").or_else(|| count("bio_length").map(|n| "a".repeat(length(n)))),
+        ..Author::default()
     }
 }
 
@@ -164,15 +195,22 @@ pub fn evaluate(pipeline: &Pipeline, path: &Path) -> anyhow::Result<Report> {
         }
         let row: Value = serde_json::from_str(&line)
             .with_context(|| format!("{} line {}: not JSON", path.display(), n + 1))?;
-        let text = row["text"]
-            .as_str()
-            .with_context(|| format!("{} line {}: no \"text\"", path.display(), n + 1))?;
+        let author = row["author"].as_object().map(author_of);
+        let text = match (row["text"].as_str(), &author) {
+            (Some(text), _) => text,
+            (None, Some(_)) => "",
+            (None, None) => anyhow::bail!(
+                "{} line {}: no \"text\" and no \"author\"",
+                path.display(),
+                n + 1
+            ),
+        };
+        let comment = Comment {
+            author,
+            ..Comment::new(format!("eval-{n}"), text)
+        };
         let t = Instant::now();
-        let outcome = pipeline.decide(
-            &Comment::new(format!("eval-{n}"), text),
-            AuthorHistory::default(),
-            Utc::now(),
-        );
+        let outcome = pipeline.decide(&comment, AuthorHistory::default(), Utc::now());
         busy += t.elapsed();
         rows += 1;
         let a: &Assessment = &outcome.assessment;
@@ -224,6 +262,69 @@ pub fn render(path: &Path, model_version: &str, report: &Report) -> String {
                 b.rows, b.positives, b.roc_auc, b.precision, b.recall, b.f1, b.macro_f1
             );
         }
+    }
+    out
+}
+
+/// The models' own table: every head's measures (cross-validation on its training rows, then
+/// the development and held-out rows), one line per source, and a note wherever a file's
+/// development figure and its cross-validation figure differ by more than 0.03.
+pub fn render_manifest(manifest: &Manifest) -> String {
+    let mut out = format!(
+        "models {} (feature schema {})\n\n| model | source | part | rows | positives | F1 or macro-recall | precision | recall | macro-F1 | ROC-AUC |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        manifest.version, manifest.feature_schema
+    );
+    let mut disagreements = Vec::new();
+    let cell = |m: &Measure, name: &str| m.metric(name).map_or("".into(), |v| format!("{v:.3}"));
+    for head in &manifest.heads {
+        let main = if head.target == Target::Sentiment {
+            "macro_recall"
+        } else {
+            "f1"
+        };
+        for m in &head.measures {
+            let positives = if head.target == Target::Sentiment {
+                String::new()
+            } else {
+                m.positives.to_string()
+            };
+            out += &format!(
+                "| {} {} | {} | {} | {} | {positives} | {} | {} | {} | {} | {} |\n",
+                head.language,
+                head.target.as_str(),
+                m.source,
+                m.part,
+                m.rows,
+                cell(m, main),
+                cell(m, "precision"),
+                cell(m, "recall"),
+                cell(m, "macro_f1"),
+                cell(m, "roc_auc"),
+            );
+            let train_file = m.source.replace(".dev.", ".train.");
+            let cross = head
+                .measures
+                .iter()
+                .find(|c| c.part == "cross-validation" && c.source == train_file);
+            if let (true, Some(c), Some(d)) = (m.part == "dev", cross, m.metric(main)) {
+                let cv = c.metric(main).unwrap_or(d);
+                if (cv - d).abs() > 0.03 {
+                    disagreements.push(format!(
+                        "{} {}: {main} {cv:.3} by cross-validation on {}, {d:.3} on {}",
+                        head.language,
+                        head.target.as_str(),
+                        c.source,
+                        m.source
+                    ));
+                }
+            }
+        }
+    }
+    if !disagreements.is_empty() {
+        out += "\nDev and cross-validation disagree by more than 0.03:\n";
+        disagreements
+            .iter()
+            .for_each(|d| out += &format!("- {d}\n"));
     }
     out
 }

@@ -156,8 +156,12 @@ pub async fn score_lines(config: &ScoreConfig) -> anyhow::Result<()> {
         None => Box::new(tokio::io::stdin()),
     };
     let mut output = open_output(config.output.as_deref()).await?;
-    let mut lines = BufReader::new(input).lines();
-    while let Some(line) = lines.next_line().await? {
+    // Lines as bytes: a line that is not UTF-8 gets its error line like any malformed one.
+    let mut lines = BufReader::new(input).split(b'\n');
+    while let Some(mut line) = lines.next_segment().await? {
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
         let mut json = score_line(&pipeline, register.as_ref(), &line).await?;
         json.push('\n');
         output.write_all(json.as_bytes()).await?;
@@ -170,12 +174,12 @@ pub async fn score_lines(config: &ScoreConfig) -> anyhow::Result<()> {
 async fn score_line(
     pipeline: &Pipeline,
     register: Option<&Register>,
-    line: &str,
+    line: &[u8],
 ) -> anyhow::Result<String> {
-    let parsed = if line.trim().is_empty() {
+    let parsed = if line.iter().all(u8::is_ascii_whitespace) {
         Err(ApiError::MalformedJson("empty line".into()))
     } else {
-        wire::parse_json(line.as_bytes())
+        wire::parse_json(line)
     };
     let value = match parsed {
         Ok(v) => v,
@@ -203,10 +207,17 @@ pub fn train(config: &TrainConfig) -> anyhow::Result<scoring::learned::Manifest>
     train::train(&train::Options {
         data: config.data.clone(),
         own: config.own.clone(),
+        forum: config.forum.clone(),
+        labels: config.labels.clone(),
+        labels_weight: config.labels_weight,
+        floret_wheel: config.floret_wheel.clone(),
+        vector_dims: config.vector_dims,
         tokenizer: config.tokenizer.clone(),
         out: config.out.clone(),
         vocabulary: config.vocabulary,
         tokenizer_vocabulary: config.tokenizer_vocabulary,
+        folds: config.folds,
+        c_grid: config.c_grid.clone(),
         max_iterations: config.max_iterations,
         limit: config.limit,
     })
@@ -419,16 +430,23 @@ fn render_replay(name: &str, report: &policy::replay::Report) -> String {
     out
 }
 
-/// `seula eval`: metrics of the configured pipeline on one labelled file, printed to stdout.
+/// `seula eval`: metrics of the configured pipeline on one labelled file, or the models' own
+/// table of measures, printed to stdout.
 pub fn evaluate(config: &EvalConfig) -> anyhow::Result<()> {
+    let Some(data) = &config.data else {
+        let path = config.pipeline.models.join(scoring::learned::MANIFEST);
+        let manifest: scoring::learned::Manifest = serde_json::from_slice(
+            &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| format!("{}: not a models manifest", path.display()))?;
+        print!("{}", eval::render_manifest(&manifest));
+        return Ok(());
+    };
     let pipeline = build_pipeline(
         &config.pipeline,
         policy_file(config.pipeline.policy.as_deref())?,
     )?;
-    let report = eval::evaluate(&pipeline, &config.data)?;
-    print!(
-        "{}",
-        eval::render(&config.data, pipeline.model_version(), &report)
-    );
+    let report = eval::evaluate(&pipeline, data)?;
+    print!("{}", eval::render(data, pipeline.model_version(), &report));
     Ok(())
 }

@@ -655,7 +655,7 @@ const MID_X: &str =
 async fn thresholds(client: Client, app: TestApp) {
     let scores = get_json(&app, "/v1/thresholds").await;
     let scores = scores.as_array().expect("scores").clone();
-    assert_eq!(scores.len(), 9, "one per score");
+    assert_eq!(scores.len(), 10, "one per score");
     assert!(scores[0]["support"].as_u64() > Some(50), "{}", scores[0]);
     let policy = get_json(&app, "/v1/policies/default").await;
     let actions = &policy["policy"]["actions"];
@@ -676,8 +676,8 @@ async fn thresholds(client: Client, app: TestApp) {
         "location.hash.startsWith('#/thresholds')",
     )
     .await;
-    let nine = "document.querySelectorAll('#charts svg').length === 9";
-    until(&client, "one chart per score", nine).await;
+    let ten = "document.querySelectorAll('#charts svg').length === 10";
+    until(&client, "one chart per score", ten).await;
     let drawn = until(&client, "the charts", DRAWN).await;
     let drawn = drawn.as_array().expect("charts");
 

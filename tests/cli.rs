@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 /// Runs `seula score` with `SEULA_LOG=log`; returns success, the output lines and stderr.
 fn seula_score(
     args: &[&str],
-    input: &str,
+    input: impl AsRef<[u8]>,
     dir: &std::path::Path,
     log: &str,
 ) -> (bool, Vec<Value>, String) {
@@ -30,7 +30,7 @@ fn seula_score(
         .stdin
         .take()
         .expect("stdin")
-        .write_all(input.as_bytes())
+        .write_all(input.as_ref())
         .expect("write stdin");
     let out = child.wait_with_output().expect("run seula");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -60,9 +60,19 @@ fn input() -> String {
 #[test]
 fn one_line_out_for_each_line_in_with_errors_in_place() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (ok, lines, stderr) = seula_score(&[], &input(), dir.path(), "warn");
+    // A line that is not UTF-8 and a Windows line end do not stop the lines after them.
+    let mut bytes = input().into_bytes();
+    bytes.extend_from_slice(b"\n{\"id\": \"l7\", \"text\": \"\xff\xfe kiitos\"}\r\n");
+    bytes.extend_from_slice(
+        json!({"id": "l8", "text": "Kiitos!"})
+            .to_string()
+            .as_bytes(),
+    );
+    let (ok, lines, stderr) = seula_score(&[], &bytes, dir.path(), "warn");
     assert!(ok, "{stderr}");
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 8);
+    assert_eq!(lines[6]["error"]["code"], "malformed_json");
+    assert_eq!(lines[7]["id"], "l8");
     assert_eq!(
         (lines[0]["id"].clone(), lines[0]["action"].clone()),
         (json!("l1"), json!("prioritize"))
@@ -329,7 +339,7 @@ fn policy_replay_prints_the_report() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (ok, _, stderr) = seula_score(
         &["--record", "--database-url", "reg.db"],
-        &input(),
+        input(),
         dir.path(),
         "warn",
     );

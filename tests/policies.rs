@@ -39,8 +39,8 @@ async fn stricter_default(app: &TestApp) -> i64 {
         .as_str()
         .expect("source")
         .to_string();
-    let stricter = source.replacen("toxicity = 0.5", "toxicity = 0.0", 1);
-    assert_ne!(stricter, source, "the default reviews toxicity from 0.5");
+    let stricter = source.replacen("toxicity = 0.6", "toxicity = 0.0", 1);
+    assert_ne!(stricter, source, "the default reviews toxicity from 0.6");
     let (status, created) = post_toml(
         app,
         "/v1/policies/default/versions?note=review%20everything",
@@ -289,7 +289,7 @@ async fn replay_reports_what_a_candidate_would_change_and_how_it_agrees() {
     let thresholds = get_json(&app, "/v1/thresholds").await;
     assert_eq!(
         thresholds.as_array().map(Vec::len),
-        Some(9),
+        Some(10),
         "one per score"
     );
     let profanity = thresholds

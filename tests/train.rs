@@ -1,9 +1,12 @@
 //! `seula train` on a small sample, `seula eval` on its output: the same data gives the same
-//! bytes, the models load, and eval measures what the rows label.
+//! bytes, the models load and evaluate, moderators' labels become training rows, and the
+//! models' table reports cross-validation, development and held-out figures.
 //!
 //! The sample is built from the project's own Finnish set, dressed in the file names and fields
-//! of ../shared/data, so the test needs nothing outside the repository.
+//! of ../shared/data, and the floret wheel is a tiny zip of the same layout, so the test needs
+//! nothing outside the repository.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
@@ -17,6 +20,16 @@ fn own_rows() -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect()
+}
+
+/// The six toxicity labels of a row of the own set (which has no severe toxicity: threats
+/// stand in for it).
+fn six(r: &Value) -> Value {
+    json!({
+        "text": r["text"], "toxicity": r["toxicity"], "severe_toxicity": r["threat"],
+        "insult": r["insult"], "threat": r["threat"], "identity_attack": r["identity_attack"],
+        "profanity": r["profanity"],
+    })
 }
 
 /// Writes every file `seula train` reads, each from a slice of the own set.
@@ -39,6 +52,41 @@ fn sample_data(dir: &Path) {
         write(&format!("hate_en.{split}.jsonl"), rows, &hate);
     }
     write("complaints_en.train.jsonl", &rows[..300], &complaint);
+    write("toxicity_en_jigsaw.jsonl", &rows[100..400], &six);
+    write("toxicity_fi_mt.train.jsonl", &rows[200..500], &six);
+    write("forum.jsonl", &rows[300..600], &|r: &Value| {
+        let mut row = six(r);
+        row["split"] = json!(if r["id"].as_str() < Some("fi-fo-0100") {
+            "test"
+        } else {
+            "train"
+        });
+        row
+    });
+}
+
+/// A wheel holding a floret table of 200 rows of 8 dimensions and its settings.
+fn floret_wheel(path: &Path) {
+    let (rows, cols) = (200usize, 8usize);
+    let header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    npy.extend_from_slice(header.as_bytes());
+    for i in 0..rows * cols {
+        let v = ((i * 7919) % 101) as f32 / 50.0 - 1.0;
+        npy.extend_from_slice(&v.to_le_bytes());
+    }
+    let cfg = r#"{"mode":"floret","minn":4,"maxn":5,"hash_count":2,"hash_seed":2166136261,"bow":"<","eow":">","attr":65}"#;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).expect("wheel"));
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, bytes) in [
+        ("m/vocab/vectors", npy.as_slice()),
+        ("m/vocab/vectors.cfg", cfg.as_bytes()),
+    ] {
+        zip.start_file(name, options).expect("zip entry");
+        zip.write_all(bytes).expect("zip write");
+    }
+    zip.finish().expect("zip");
 }
 
 fn seula(args: &[&str]) -> (bool, String, String) {
@@ -54,26 +102,40 @@ fn seula(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn train(data: &Path, out: &Path) {
-    let (ok, _, stderr) = seula(&[
-        "train",
-        "--data",
-        data.to_str().expect("path"),
-        "--own",
-        OWN,
-        "--tokenizer",
-        data.join("tokenizer.json").to_str().expect("path"),
-        "--out",
-        out.to_str().expect("path"),
-        "--vocabulary",
-        "400",
-        "--tokenizer-vocabulary",
-        "300",
-        "--max-iterations",
-        "15",
-        "--limit",
-        "300",
-    ]);
+fn train(data: &Path, out: &Path, extra: &[&str]) {
+    let path = |p: &Path| p.to_str().expect("path").to_string();
+    let mut args = vec![
+        "train".to_string(),
+        "--data".into(),
+        path(data),
+        "--own".into(),
+        OWN.into(),
+        "--forum".into(),
+        path(&data.join("forum.jsonl")),
+        "--floret-wheel".into(),
+        path(&data.join("wheel.whl")),
+        "--vector-dims".into(),
+        "4".into(),
+        "--tokenizer".into(),
+        path(&data.join("tokenizer.json")),
+        "--out".into(),
+        path(out),
+        "--vocabulary".into(),
+        "400".into(),
+        "--tokenizer-vocabulary".into(),
+        "300".into(),
+        "--folds".into(),
+        "3".into(),
+        "--c-grid".into(),
+        "1,4".into(),
+        "--max-iterations".into(),
+        "15".into(),
+        "--limit".into(),
+        "300".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, stderr) = seula(&args);
     assert!(ok, "{stderr}");
     assert!(
         stderr.contains("wrote"),
@@ -81,46 +143,160 @@ fn train(data: &Path, out: &Path) {
     );
 }
 
-#[test]
-fn training_twice_gives_the_same_bytes_and_models_that_load_and_evaluate() {
+fn prepared() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     std::fs::create_dir(&data).expect("data dir");
     sample_data(&data);
+    floret_wheel(&data.join("wheel.whl"));
+    (dir, data)
+}
+
+#[test]
+fn training_twice_gives_the_same_bytes_and_models_that_load_and_evaluate() {
+    let (dir, data) = prepared();
     let out = dir.path().join("models");
-    train(&data, &out);
+    train(&data, &out, &[]);
     assert!(
         data.join("tokenizer.json").exists(),
         "the first run keeps its tokenizer"
     );
     let read = |name: &str| std::fs::read(out.join(name)).expect("model file");
-    let names = ["fi.json", "en.json", "tokenizer.json", "manifest.json"];
+    let names = [
+        "fi.bin",
+        "en.bin",
+        "tokenizer.json",
+        "vectors.bin",
+        "manifest.json",
+    ];
     let first: Vec<Vec<u8>> = names.iter().map(|n| read(n)).collect();
-    train(&data, &out);
+    train(&data, &out, &[]);
     for (name, bytes) in names.iter().zip(&first) {
         assert!(read(name) == *bytes, "{name} differs between two runs");
     }
 
-    let manifest: Value = serde_json::from_slice(&first[3]).expect("manifest JSON");
+    let manifest: Value = serde_json::from_slice(&first[4]).expect("manifest JSON");
     let files = manifest["files"].as_array().expect("files");
-    assert_eq!(files.len(), 3, "fi, en and the tokenizer: {manifest}");
+    assert_eq!(
+        files.len(),
+        4,
+        "fi, en, the tokenizer and the vectors: {manifest}"
+    );
     let heads = manifest["heads"].as_array().expect("heads");
-    assert_eq!(heads.len(), 13, "7 Finnish heads and 6 English: {manifest}");
+    assert_eq!(heads.len(), 16, "8 Finnish heads and 8 English: {manifest}");
+    let toxicity = heads
+        .iter()
+        .find(|h| h["language"] == "fi" && h["target"] == "toxicity")
+        .expect("Finnish toxicity");
+    assert_eq!(
+        toxicity["train"][0], "forum.jsonl",
+        "the forum labels come first"
+    );
+    let parts: Vec<&str> = toxicity["measures"]
+        .as_array()
+        .expect("measures")
+        .iter()
+        .filter(|m| m["source"] == "forum.jsonl")
+        .map(|m| m["part"].as_str().expect("part"))
+        .collect();
+    assert_eq!(parts, ["cross-validation", "held-out"]);
+    assert!(
+        manifest["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .any(|d| d["file"] == "wheel.whl" && d["rows"] == 200),
+        "the wheel is recorded with its table's rows: {manifest}"
+    );
 
     // The trained models serve `seula eval` on a labelled file.
     let labelled = dir.path().join("labelled.jsonl");
     std::fs::copy(data.join("offensive_en.dev.jsonl"), &labelled).expect("copy");
+    let models = out.to_str().expect("path");
     let (ok, stdout, stderr) = seula(&[
         "eval",
         "--data",
         labelled.to_str().expect("path"),
         "--models",
-        out.to_str().expect("path"),
+        models,
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("80 rows"), "{stdout}");
     assert!(stdout.contains("| offensive → toxicity | 80 |"), "{stdout}");
     assert!(stdout.contains(manifest["version"].as_str().expect("version")));
+
+    // Without --data, eval prints the models' own table.
+    let (ok, stdout, stderr) = seula(&["eval", "--models", models]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("| fi toxicity | forum.jsonl | cross-validation |"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| en sentiment | sentiment_en.dev.jsonl | dev | 80 |"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn moderators_labels_become_training_rows() {
+    let (dir, data) = prepared();
+    let labels = dir.path().join("labels.jsonl");
+    // As `seula export-labels` writes them: a decided case with the labels its decision carried.
+    let lines: Vec<String> = own_rows()[..40]
+        .iter()
+        .map(|r| {
+            json!({"id": r["id"], "text": r["text"], "language": "fi", "channel": "web",
+                   "decision": "hide", "decided_at": "2026-11-30T10:00:00Z",
+                   "source": "seula-register", "toxicity": r["toxicity"], "label": r["label"]})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&labels, lines.join("\n") + "\n").expect("labels");
+    let out = dir.path().join("models");
+    train(
+        &data,
+        &out,
+        &[
+            "--labels",
+            labels.to_str().expect("path"),
+            "--labels-weight",
+            "3",
+        ],
+    );
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest"))
+            .expect("JSON");
+    let sources = |language: &str, target: &str| -> Vec<String> {
+        manifest["heads"]
+            .as_array()
+            .expect("heads")
+            .iter()
+            .find(|h| h["language"] == language && h["target"] == target)
+            .expect("head")["train"]
+            .as_array()
+            .expect("train")
+            .iter()
+            .map(|s| s.as_str().expect("name").to_string())
+            .collect()
+    };
+    assert!(sources("fi", "toxicity").contains(&"labels.jsonl".to_string()));
+    assert!(sources("fi", "sentiment").contains(&"labels.jsonl".to_string()));
+    assert!(
+        !sources("fi", "insult").contains(&"labels.jsonl".to_string()),
+        "no insult label was given"
+    );
+    assert!(
+        !sources("en", "toxicity").contains(&"labels.jsonl".to_string()),
+        "the rows are Finnish"
+    );
+    assert!(
+        manifest["command"]
+            .as_str()
+            .expect("command")
+            .contains("--labels-weight 3"),
+        "{manifest}"
+    );
 }
 
 #[test]
@@ -150,12 +326,37 @@ fn eval_measures_sentiment_and_every_labelled_score_with_the_shipped_models() {
 }
 
 #[test]
+fn eval_measures_fake_accounts_from_profiles_given_as_numbers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("accounts.jsonl");
+    let fake = json!({"fake": true, "author": {"followers": 4, "following": 2100, "posts": 0,
+        "has_photo": false, "bio_length": 0, "handle_length": 14, "handle_digits": 6}});
+    let real = json!({"fake": false, "author": {"followers": 380, "following": 290, "posts": 240,
+        "has_photo": true, "bio_length": 60, "handle_length": 9, "handle_digits": 0}});
+    std::fs::write(&path, format!("{fake}\n{real}\n{fake}\n{real}\n")).expect("write");
+    let (ok, stdout, stderr) = seula(&[
+        "eval",
+        "--data",
+        path.to_str().expect("path"),
+        "--models",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/models"),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("| fake → fake_account | 4 | 2 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 |"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn missing_data_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (ok, _, stderr) = seula(&[
         "train",
         "--data",
         dir.path().to_str().expect("path"),
+        "--floret-wheel",
+        "none.whl",
         "--out",
         dir.path().join("m").to_str().expect("path"),
     ]);

@@ -276,6 +276,7 @@ impl ScoreResponse {
                 spam: round(sc.spam),
                 urgency: round(sc.urgency),
                 troll: round(sc.troll),
+                fake_account: round(sc.fake_account),
             },
             signals: SignalsOut {
                 shouting: round(s.style.shouting),

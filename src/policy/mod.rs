@@ -24,7 +24,7 @@ use crate::scoring::Scores;
 use crate::signals::{Category, Signals};
 
 /// Scores that may never hide or delete on their own: they rest on account, name and writing signals.
-const REVIEW_ONLY: &[&str] = &["troll"];
+const REVIEW_ONLY: &[&str] = &["troll", "fake_account"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

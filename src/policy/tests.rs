@@ -170,7 +170,10 @@ fn channels_inherit_and_override() {
 #[test]
 fn validation_names_every_bad_field() {
     let source = include_str!("default.toml")
-        .replace("toxicity = 0.9", "toxicity = 1.7\ntroll = 0.9")
+        .replace(
+            "toxicity = 0.9",
+            "toxicity = 1.7\ntroll = 0.9\nfake_account = 0.9",
+        )
         .replace("threat = 0.7", "menace = 0.7");
     let err = Policies::from_toml(&source).expect_err("invalid policy");
     assert!(
@@ -179,6 +182,12 @@ fn validation_names_every_bad_field() {
     );
     assert!(
         err.contains("actions.hide.troll: account and writing signals may reach review at most"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "actions.hide.fake_account: account and writing signals may reach review at most"
+        ),
         "{err}"
     );
     assert!(

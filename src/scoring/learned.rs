@@ -4,12 +4,12 @@
 //! model can lean on the lexicons where its training data is thin. Where a language model has a
 //! head for a score, the score is the larger of the head's calibrated output and the rule
 //! score: a model may find what the lexicons miss, but never talks down a lexicon hit that the
-//! reasons show. Sentiment is the model's alone; scores without a head (severe toxicity, spam,
-//! troll, and threat in English) stay rule scores.
+//! reasons show. Sentiment is the model's alone; scores without a head (spam, troll) stay rule
+//! scores.
 //!
-//! `models/` holds `manifest.json`, `tokenizer.json` and one `<language>.json` per language.
-//! Loading checks the feature schema and every file's SHA-256 against the manifest, and fails
-//! with a message that says which file and what to do.
+//! `models/` holds `manifest.json`, `tokenizer.json`, `vectors.bin` (the subword vectors) and one
+//! `<language>.bin` per language. Loading checks the feature schema and every file's SHA-256
+//! against the manifest, and fails with a message that says which file and what to do.
 
 use std::path::Path;
 
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::Language;
+use crate::features::vectors::SubwordVectors;
 use crate::features::{self, Featurizer};
 use crate::normalize::NormalizedText;
 use crate::scoring::linear::{LanguageModel, Linear, Prediction, Target};
@@ -26,6 +27,12 @@ use crate::signals::Signals;
 
 pub const MANIFEST: &str = "manifest.json";
 pub const TOKENIZER: &str = "tokenizer.json";
+pub const VECTORS: &str = "vectors.bin";
+
+/// The file of one language's model.
+pub fn model_file(language: &str) -> String {
+    format!("{language}.bin")
+}
 
 /// What `models/manifest.json` says about the shipped models.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,16 +61,52 @@ pub struct DataEntry {
     pub sha256: String,
 }
 
-/// One head: what it learned from and how it did on its development rows.
+/// One head: what it learned from, the regularisation cross-validation chose, and how its served
+/// score did, source by source.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HeadEntry {
     pub language: String,
     pub target: Target,
     pub train: Vec<String>,
     pub train_rows: usize,
-    pub dev: String,
-    pub dev_rows: usize,
-    pub dev_metrics: Vec<(String, f64)>,
+    /// The inverse regularisation strength chosen by cross-validation.
+    pub c: f64,
+    /// Cross-validation on the training rows, then the development and held-out rows.
+    pub measures: Vec<Measure>,
+}
+
+/// The served score of one head on the rows of one source in one part of the data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measure {
+    pub source: String,
+    /// `cross-validation`, `dev` or `held-out`.
+    pub part: String,
+    pub rows: usize,
+    pub positives: usize,
+    pub metrics: Vec<(String, f64)>,
+}
+
+impl Measure {
+    /// `source part: name value, …` for progress lines.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {}: {}",
+            self.source,
+            self.part,
+            self.metrics
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| *v)
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -121,17 +164,24 @@ impl LearnedScorer {
         };
         let tokenizer = tokenizers::Tokenizer::from_bytes(verified(TOKENIZER)?)
             .map_err(|e| format!("{}: {e}", dir.join(TOKENIZER).display()))?;
+        let vectors: SubwordVectors = postcard::from_bytes(&verified(VECTORS)?)
+            .map_err(|e| format!("{}: {e}", dir.join(VECTORS).display()))?;
+        vectors
+            .check()
+            .map_err(|e| format!("{}: {e}", dir.join(VECTORS).display()))?;
+        let featurizer = Featurizer::new(tokenizer, vectors);
         let language = |name: &str| -> Result<Linear, String> {
-            let file = format!("{name}.json");
-            let model: LanguageModel = serde_json::from_slice(&verified(&file)?)
+            let file = model_file(name);
+            let model: LanguageModel = postcard::from_bytes(&verified(&file)?)
                 .map_err(|e| format!("{}: {e}", dir.join(&file).display()))?;
-            Linear::new(model)
+            let dense = featurizer.dense_width(model.vectors);
+            Linear::new(model, dense)
         };
         Ok(Self {
             rules: RuleScorer,
-            featurizer: Featurizer::new(tokenizer),
             fi: language("fi")?,
             en: language("en")?,
+            featurizer,
             version: manifest.version,
         })
     }
@@ -158,11 +208,15 @@ impl Scorer for LearnedScorer {
         let mut assessment = self.rules.score(original, text, signals);
         let mut hashes = Vec::with_capacity(512);
         self.featurizer.hashes(original, text, &mut hashes);
-        let dense = features::dense(text, signals, &assessment);
         let model = self.model_for(signals.language, &hashes);
-        let weight = features::text_weight(hashes.len());
+        let mut dense = Vec::with_capacity(self.featurizer.dense_width(model.uses_vectors()));
+        self.featurizer.dense(
+            (text, signals, &assessment),
+            model.uses_vectors(),
+            &mut dense,
+        );
         let scores = &mut assessment.scores;
-        for (target, prediction) in model.predict(&hashes, weight, &dense) {
+        for (target, prediction) in model.predict(&hashes, &dense) {
             let p = match prediction {
                 Prediction::Classes(p) => {
                     assessment.sentiment = sentiment(p);
@@ -172,6 +226,7 @@ impl Scorer for LearnedScorer {
             };
             let score = match target {
                 Target::Toxicity => &mut scores.toxicity,
+                Target::SevereToxicity => &mut scores.severe_toxicity,
                 Target::Insult => &mut scores.insult,
                 Target::Threat => &mut scores.threat,
                 Target::IdentityAttack => &mut scores.identity_attack,
@@ -235,16 +290,13 @@ mod tests {
     #[test]
     fn a_changed_model_file_is_refused_by_its_checksum() {
         let dir = shipped_copy();
-        let path = dir.path().join("en.json");
-        let mut bytes = std::fs::read(&path).expect("en.json");
+        let path = dir.path().join("en.bin");
+        let mut bytes = std::fs::read(&path).expect("en.bin");
         let last = bytes.len() - 2;
-        bytes[last] = if bytes[last] == b'1' { b'2' } else { b'1' };
+        bytes[last] ^= 1;
         std::fs::write(&path, bytes).expect("write");
         let err = load_error(dir.path());
-        assert!(
-            err.contains("en.json does not match manifest.json"),
-            "{err}"
-        );
+        assert!(err.contains("en.bin does not match manifest.json"), "{err}");
     }
 
     #[test]

@@ -1,17 +1,19 @@
 //! Learned linear models, one per language, served with a sparse dot product.
 //!
 //! Each language's model is a vocabulary of feature hashes and a set of heads (sentiment, the
-//! toxicity family, urgency) trained with linfa on the same features. Serving fuses the heads
-//! into one matrix, so a comment costs one hash look-up per text feature and one short row of
-//! multiply-adds per feature found, whatever the number of heads.
+//! toxicity family, urgency) trained by `seula train` on the same features; weights are stored
+//! as half-precision floats. Serving fuses the heads into one matrix, so a comment costs one
+//! hash look-up per text feature and one short row of multiply-adds per feature found, whatever
+//! the number of heads.
 
 use std::collections::HashMap;
 use std::ops::Range;
 
 use foldhash::fast::FixedState;
+use half::f16;
 use serde::{Deserialize, Serialize};
 
-use crate::features::DENSE;
+use crate::features;
 
 /// What a head predicts: the sentiment classes, or one score of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +21,7 @@ use crate::features::DENSE;
 pub enum Target {
     Sentiment,
     Toxicity,
+    SevereToxicity,
     Insult,
     Threat,
     IdentityAttack,
@@ -31,6 +34,7 @@ impl Target {
         match self {
             Target::Sentiment => "sentiment",
             Target::Toxicity => "toxicity",
+            Target::SevereToxicity => "severe_toxicity",
             Target::Insult => "insult",
             Target::Threat => "threat",
             Target::IdentityAttack => "identity_attack",
@@ -54,18 +58,24 @@ pub struct Calibration {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Head {
     pub target: Target,
-    /// Rows (vocabulary, then [`DENSE`]) × outputs, row-major; one output for a binary head,
-    /// the positive class's logit; three for sentiment (negative, neutral, positive).
-    pub weights: Vec<f32>,
+    /// Rows (vocabulary, then the dense features) × outputs, row-major; one output for a binary
+    /// head, the positive class's logit; three for sentiment (negative, neutral, positive).
+    pub weights: Vec<f16>,
     pub intercept: Vec<f32>,
     pub calibration: Calibration,
 }
 
-/// One language's model as stored in `models/<language>.json`.
+/// One language's model as stored (postcard) in `models/<language>.bin`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LanguageModel {
     pub language: String,
     pub vocabulary: Vec<u64>,
+    /// The inverse document frequency of each vocabulary feature ([`features::idf`]).
+    pub idf: Vec<f16>,
+    /// Whether the dense features end with the pooled subword vectors.
+    pub vectors: bool,
+    /// How many dense features follow the vocabulary.
+    pub dense: usize,
     pub heads: Vec<Head>,
 }
 
@@ -79,7 +89,9 @@ pub enum Prediction {
 
 /// A language model ready to serve: the heads fused into one matrix.
 pub struct Linear {
+    vectors: bool,
     index: HashMap<u64, u32, FixedState>,
+    idf: Vec<f32>,
     /// Rows (vocabulary, then dense) × `outputs`, row-major.
     weights: Vec<f32>,
     intercept: Vec<f32>,
@@ -88,8 +100,24 @@ pub struct Linear {
 }
 
 impl Linear {
-    pub fn new(model: LanguageModel) -> Result<Self, String> {
-        let rows = model.vocabulary.len() + DENSE.len();
+    /// The model ready to serve, if its heads fit its vocabulary and `dense` features (what the
+    /// featurizer computes).
+    pub fn new(model: LanguageModel, dense: usize) -> Result<Self, String> {
+        if model.dense != dense {
+            return Err(format!(
+                "{} model: trained on {} dense features, the featurizer gives {dense}",
+                model.language, model.dense
+            ));
+        }
+        if model.idf.len() != model.vocabulary.len() {
+            return Err(format!(
+                "{} model: {} idf values for {} features",
+                model.language,
+                model.idf.len(),
+                model.vocabulary.len()
+            ));
+        }
+        let rows = model.vocabulary.len() + dense;
         let outputs: usize = model.heads.iter().map(|h| h.intercept.len()).sum();
         let mut weights = vec![0.0; rows * outputs];
         let mut intercept = Vec::with_capacity(outputs);
@@ -113,7 +141,10 @@ impl Linear {
                 ));
             }
             for (r, row) in head.weights.chunks_exact(width).enumerate() {
-                weights[r * outputs + start..r * outputs + start + width].copy_from_slice(row);
+                weights[r * outputs + start..r * outputs + start + width]
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(w, v)| *w = v.to_f32());
             }
             intercept.extend_from_slice(&head.intercept);
             heads.push((head.target, start..start + width, head.calibration));
@@ -125,7 +156,9 @@ impl Linear {
             .map(|(i, h)| (*h, i as u32))
             .collect();
         Ok(Self {
+            vectors: model.vectors,
             index,
+            idf: model.idf.iter().map(|v| v.to_f32()).collect(),
             weights,
             intercept,
             outputs,
@@ -133,27 +166,32 @@ impl Linear {
         })
     }
 
+    /// Whether the model reads the pooled subword vectors among its dense features.
+    pub fn uses_vectors(&self) -> bool {
+        self.vectors
+    }
+
     /// How many of these feature hashes the vocabulary knows.
     pub fn known(&self, hashes: &[u64]) -> usize {
         hashes.iter().filter(|h| self.index.contains_key(h)).count()
     }
 
-    /// Every head's calibrated prediction for one comment's features.
-    pub fn predict(
-        &self,
-        hashes: &[u64],
-        text_weight: f32,
-        dense: &[f32],
-    ) -> Vec<(Target, Prediction)> {
+    /// Every head's calibrated prediction for one comment's features: its text feature hashes
+    /// (repeats kept; weighed by [`features::weigh`]) and its dense features.
+    pub fn predict(&self, hashes: &[u64], dense: &[f32]) -> Vec<(Target, Prediction)> {
         let mut z = self.intercept.clone();
         let mut add = |row: usize, value: f32| {
             let w = &self.weights[row * self.outputs..(row + 1) * self.outputs];
             z.iter_mut().zip(w).for_each(|(z, w)| *z += value * w);
         };
-        for h in hashes {
-            if let Some(&row) = self.index.get(h) {
-                add(row as usize, text_weight);
-            }
+        let mut columns: Vec<u32> = hashes
+            .iter()
+            .filter_map(|h| self.index.get(h).copied())
+            .collect();
+        let mut text = Vec::with_capacity(columns.len());
+        features::weigh(&mut columns, &self.idf, &mut text);
+        for (column, value) in text {
+            add(column as usize, value);
         }
         let vocabulary = self.index.len();
         for (i, value) in dense.iter().enumerate() {
@@ -206,15 +244,20 @@ pub fn softmax(z: [f32; 3]) -> [f32; 3] {
 mod tests {
     use super::*;
 
+    const DENSE: usize = 3;
+
     fn model() -> LanguageModel {
-        let rows = 2 + DENSE.len();
-        let mut toxicity = vec![0.0; rows];
-        toxicity[0] = 4.0; // the first word pushes toxicity up
-        let mut sentiment = vec![0.0; rows * 3];
-        sentiment[3 + 2] = 2.0; // the second word is positive
+        let rows = 2 + DENSE;
+        let mut toxicity = vec![f16::ZERO; rows];
+        toxicity[0] = f16::from_f32(4.0); // the first word pushes toxicity up
+        let mut sentiment = vec![f16::ZERO; rows * 3];
+        sentiment[3 + 2] = f16::from_f32(2.0); // the second word is positive
         LanguageModel {
             language: "fi".into(),
             vocabulary: vec![11, 22],
+            idf: vec![f16::ONE; 2],
+            vectors: false,
+            dense: DENSE,
             heads: vec![
                 Head {
                     target: Target::Toxicity,
@@ -240,9 +283,9 @@ mod tests {
 
     #[test]
     fn fused_heads_give_each_head_its_own_dot_product() {
-        let linear = Linear::new(model()).expect("valid model");
-        let dense = [0.0; DENSE.len()];
-        let out = linear.predict(&[11, 99], 1.0, &dense);
+        let linear = Linear::new(model(), DENSE).expect("valid model");
+        let dense = [0.0; DENSE];
+        let out = linear.predict(&[11, 99], &dense);
         assert_eq!(
             out[0],
             (Target::Toxicity, Prediction::Probability(sigmoid(2.0)))
@@ -254,7 +297,7 @@ mod tests {
             (p[0] - 1.0 / 3.0).abs() < 1e-6,
             "unknown words move nothing: {p:?}"
         );
-        let Prediction::Classes(p) = linear.predict(&[22], 1.0, &dense)[1].1 else {
+        let Prediction::Classes(p) = linear.predict(&[22], &dense)[1].1 else {
             panic!("sentiment has classes")
         };
         assert!(p[2] > 0.7 && p[0] < 0.15, "{p:?}");
@@ -265,7 +308,9 @@ mod tests {
     fn a_head_that_does_not_fit_the_vocabulary_is_refused() {
         let mut bad = model();
         bad.heads[0].weights.pop();
-        let err = Linear::new(bad).err().expect("refused");
+        let err = Linear::new(bad, DENSE).err().expect("refused");
         assert!(err.contains("toxicity head"), "{err}");
+        let err = Linear::new(model(), DENSE + 1).err().expect("refused");
+        assert!(err.contains("dense features"), "{err}");
     }
 }

@@ -24,10 +24,14 @@ pub struct Scores {
     pub spam: f32,
     pub urgency: f32,
     pub troll: f32,
+    /// The author's profile looks fake or throwaway; like `troll`, never enough alone to hide.
+    /// Cases recorded before it existed read as 0.
+    #[serde(default)]
+    pub fake_account: f32,
 }
 
 impl Scores {
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         "toxicity",
         "severe_toxicity",
         "insult",
@@ -37,6 +41,7 @@ impl Scores {
         "spam",
         "urgency",
         "troll",
+        "fake_account",
     ];
 
     /// A score by its name in the contract; `None` for an unknown name.
@@ -51,6 +56,7 @@ impl Scores {
             "spam" => self.spam,
             "urgency" => self.urgency,
             "troll" => self.troll,
+            "fake_account" => self.fake_account,
             _ => return None,
         })
     }

@@ -149,17 +149,11 @@ impl Scorer for RuleScorer {
             need
         };
 
-        let a = &s.account;
-        let flag = |b: Option<bool>| f32::from(b == Some(true));
         // A troll is behaviour behind a throwaway profile. The profile alone (new, photo-less,
         // friendless, oddly named) describes many honest newcomers too, so it only amplifies
         // behaviour: with none, the profile adds nothing.
-        let profile = 1.2 * f32::from(a.is_new())
-            + 0.7 * flag(a.has_photo.map(|p| !p))
-            + 0.8 * flag(a.few_connections)
-            + 0.4 * flag(a.few_posts)
-            + 0.3 * flag(a.empty_bio)
-            + 1.5 * a.name_suspicious.unwrap_or(0.0);
+        let fake_account = s.account.fake_account;
+        let profile = 4.0 * fake_account;
         let behaviour = 1.5 * shouting
             + 1.0 * marks
             + 0.5 * s.style.elongation
@@ -193,6 +187,7 @@ impl Scorer for RuleScorer {
                 spam,
                 urgency,
                 troll,
+                fake_account,
             },
             sentiment: Sentiment { label, score },
         }
@@ -228,6 +223,7 @@ mod tests {
             few_posts: Some(true),
             empty_bio: Some(true),
             name_suspicious: Some(0.85),
+            fake_account: 0.95,
         }
     }
 

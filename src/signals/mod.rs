@@ -18,7 +18,7 @@ pub mod writing;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Comment, Language, Reason};
+use crate::domain::{Author, Comment, Language, Reason};
 use crate::normalize::NormalizedText;
 
 pub use account::AccountSignals;
@@ -90,11 +90,7 @@ pub fn extract(
         toxic,
         style: style::measure(&comment.text, text),
         repetition: Repetition::default(),
-        account: comment
-            .author
-            .as_ref()
-            .map(|a| account::assess(a, now))
-            .unwrap_or_default(),
+        account: account::assess(comment.author.as_ref().unwrap_or(&Author::default()), now),
         writing: lexicons.writing.assess(comment, text),
         urgency: lexicons.urgency.find(&comment.text, text),
         sentiment: lexicons.sentiment.weigh(text),

@@ -174,7 +174,7 @@ const TEXT = {
     score_names: {
       toxicity: 'toxicity', severe_toxicity: 'severe toxicity', insult: 'insult',
       threat: 'threat', identity_attack: 'identity attack', profanity: 'profanity',
-      spam: 'spam', urgency: 'urgency', troll: 'troll',
+      spam: 'spam', urgency: 'urgency', troll: 'troll', fake_account: 'fake account',
     },
     personal: {
       identity_code: 'identity code', phone: 'phone number', email: 'e-mail', iban: 'IBAN',
@@ -359,6 +359,7 @@ const TEXT = {
       toxicity: 'toksisuus', severe_toxicity: 'vakava toksisuus', insult: 'loukkaus',
       threat: 'uhkaus', identity_attack: 'ryhmään kohdistuva', profanity: 'kiroilu',
       spam: 'roskaposti', urgency: 'kiireellisyys', troll: 'trollaus',
+      fake_account: 'valetili',
     },
     personal: {
       identity_code: 'henkilötunnus', phone: 'puhelinnumero', email: 'sähköposti',
@@ -400,6 +401,7 @@ const TEXT = {
       'account.few_posts': 'alle {n} julkaisua',
       'account.empty_bio': 'tyhjä esittely',
       'account.name_suspicious': 'nimi näyttää keksityltä tai naamioidulta',
+      'account.fake': 'profiili näyttää valetililtä tai kertakäyttöiseltä ({n} %)',
       'style.shouting': '{n} % kirjaimista isoja',
       'style.elongation': 'venytettyjä kirjaimia',
       'style.punctuation': '{n} huuto- tai kysymysmerkkiä peräkkäin',
