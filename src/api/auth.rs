@@ -7,7 +7,7 @@
 use std::fmt;
 
 use axum::extract::{Request, State};
-use axum::http::{Method, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -263,11 +263,11 @@ fn authorize(keys: &ApiKeys, request: &Request, needs: Role) -> Result<Caller, A
 pub async fn check(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let needs = required(request.method(), request.uri().path());
     let caller = match (state.keys.is_open(), needs) {
-        (true, _) => Ok(Some(Caller::local())),
+        (true, _) => same_site(&request).map(|()| Some(Caller::local())),
         (false, None) => Ok(None),
         (false, Some(needs)) => authorize(&state.keys, &request, needs).map(Some),
     };
-    match caller {
+    let mut response = match caller {
         Ok(caller) => {
             if let Some(caller) = caller {
                 request.extensions_mut().insert(caller);
@@ -275,7 +275,8 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
             next.run(request).await
         }
         Err(e) => {
-            tracing::info!(
+            // Debug, not info: anyone can send refused requests, and the log must not flood.
+            tracing::debug!(
                 method = %request.method(),
                 path = request.uri().path(),
                 reason = %e,
@@ -285,6 +286,60 @@ pub async fn check(State(state): State<AppState>, mut request: Request, next: Ne
             state.metrics.request("auth", response.status().as_u16());
             response
         }
+    };
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// In open local mode anyone who can reach the port may act, so a web page a moderator visits
+/// must not: a request that changes something must send JSON or TOML (a cross-site form or
+/// `text/plain` cannot, without the browser asking the server first), name a loopback host (a
+/// DNS-rebound name is refused), and come from no other origin than that host.
+fn same_site(request: &Request) -> Result<(), ApiError> {
+    let text = |name| {
+        request
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or_default().to_ascii_lowercase())
+    };
+    let host = text(header::HOST);
+    if let Some(host) = &host {
+        let name = host
+            .rsplit_once(':')
+            .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+            .map_or(host.as_str(), |(name, _)| name);
+        if !matches!(name, "localhost" | "127.0.0.1" | "[::1]") {
+            return Err(ApiError::Forbidden(format!(
+                "host {host}: without API keys this server answers only to a loopback host \
+                 (localhost, 127.0.0.1, [::1])"
+            )));
+        }
+    }
+    if let Some(origin) = text(header::ORIGIN) {
+        let own = host.map(|h| format!("http://{h}"));
+        if Some(&origin) != own.as_ref() {
+            return Err(ApiError::Forbidden(format!(
+                "origin {origin}: without API keys only this server's own pages may call it"
+            )));
+        }
+    }
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return Ok(());
+    }
+    let content_type = text(header::CONTENT_TYPE).unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if matches!(essence, "application/json" | "application/toml") {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "content-type {essence:?}: send application/json (or application/toml for a policy)"
+        )))
     }
 }
 

@@ -29,6 +29,9 @@ pub enum ApiError {
     /// The request clashes with the resource's state: a case another moderator has claimed.
     #[error("{0}")]
     Conflict(String),
+    /// A body in a format the endpoint does not take (a form, plain text).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("too many requests in flight; retry shortly")]
     Overloaded,
     /// A fault of the service; the message is logged, never sent.
@@ -53,6 +56,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Overloaded => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -67,6 +71,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Overloaded => "overloaded",
             ApiError::Internal(_) => "internal",
         };

@@ -15,6 +15,12 @@ use crate::signals::{Category, Severity};
 
 pub const MAX_TEXT_CHARS: usize = 20_000;
 pub const MAX_ID_CHARS: usize = 256;
+/// The longest channel name.
+pub const MAX_CHANNEL_CHARS: usize = 64;
+/// The longest author name, handle or bio.
+pub const MAX_PROFILE_CHARS: usize = 2_000;
+/// How far in the future a client's `created_at` may be (clocks drift).
+pub const MAX_CLOCK_SKEW_MINUTES: i64 = 5;
 pub const MAX_BATCH: usize = 256;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,16 +112,65 @@ fn count(path: &str, n: Option<i64>) -> Result<Option<u64>, String> {
         .transpose()
 }
 
+/// A string field as it will be stored: at most `max` characters as sent (padding counts), and
+/// no NUL, which PostgreSQL cannot store and no comment needs.
+fn bounded(path: &str, value: Option<&str>, max: usize) -> Result<(), String> {
+    let Some(value) = value else { return Ok(()) };
+    if value.contains('\0') {
+        return Err(format!("{path}: must not contain NUL (\\u0000)"));
+    }
+    let len = value.chars().count();
+    if len > max {
+        return Err(format!(
+            "{path}: must be at most {max} characters (got {len})"
+        ));
+    }
+    Ok(())
+}
+
 impl ScoreRequest {
     pub fn validate(self) -> Result<Comment, String> {
-        let id_len = self.id.trim().chars().count();
-        if id_len == 0 {
+        if self.id.trim().is_empty() {
             return Err("id: must not be empty".into());
         }
-        if id_len > MAX_ID_CHARS {
-            return Err(format!(
-                "id: must be at most {MAX_ID_CHARS} characters (got {id_len})"
-            ));
+        let thread = self.thread.as_ref();
+        let author = self.author.as_ref();
+        for (path, value, max) in [
+            ("id", Some(self.id.as_str()), MAX_ID_CHARS),
+            ("text", Some(self.text.as_str()), usize::MAX),
+            ("channel", self.channel.as_deref(), MAX_CHANNEL_CHARS),
+            (
+                "thread.id",
+                thread.and_then(|t| t.id.as_deref()),
+                MAX_ID_CHARS,
+            ),
+            (
+                "thread.parent_text",
+                thread.and_then(|t| t.parent_text.as_deref()),
+                MAX_TEXT_CHARS,
+            ),
+            (
+                "author.id",
+                author.and_then(|a| a.id.as_deref()),
+                MAX_ID_CHARS,
+            ),
+            (
+                "author.name",
+                author.and_then(|a| a.name.as_deref()),
+                MAX_PROFILE_CHARS,
+            ),
+            (
+                "author.handle",
+                author.and_then(|a| a.handle.as_deref()),
+                MAX_PROFILE_CHARS,
+            ),
+            (
+                "author.bio",
+                author.and_then(|a| a.bio.as_deref()),
+                MAX_PROFILE_CHARS,
+            ),
+        ] {
+            bounded(path, value, max)?;
         }
         let text_len = self.text.trim().chars().count();
         if text_len == 0 {
@@ -134,6 +189,13 @@ impl ScoreRequest {
             })
             .transpose()?;
         let created_at = timestamp("created_at", &self.created_at)?;
+        if let Some(at) = created_at
+            && at > Utc::now() + chrono::TimeDelta::minutes(MAX_CLOCK_SKEW_MINUTES)
+        {
+            return Err(format!(
+                "created_at: {at} is more than {MAX_CLOCK_SKEW_MINUTES} minutes in the future"
+            ));
+        }
         let author = self
             .author
             .map(|a| -> Result<Author, String> {
