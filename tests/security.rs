@@ -106,7 +106,8 @@ async fn open_local_mode_refuses_what_a_web_page_could_send() {
         request.send()
     };
     let own = format!("http://{}", app.addr);
-    let cases: [(&str, Vec<(&str, String)>, StatusCode); 6] = [
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, StatusCode);
+    let cases: [Case; 6] = [
         ("text/plain", vec![], StatusCode::UNSUPPORTED_MEDIA_TYPE),
         (
             "application/x-www-form-urlencoded",
