@@ -154,11 +154,68 @@ pub struct ServeConfig {
     pub register: RegisterConfig,
     #[command(flatten)]
     pub pipeline: PipelineConfig,
-    /// Scoring requests handled at once; more are answered 429.
-    #[arg(long, env = "SEULA_MAX_IN_FLIGHT", default_value_t = 512)]
-    pub max_in_flight: usize,
+    #[command(flatten)]
+    pub limits: Limits,
     #[command(flatten)]
     pub access: AccessConfig,
+}
+
+/// What one client, one connection and one request may take of the server.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Requests with a body handled at once; more are answered 429 before their body is read.
+    #[arg(long, env = "SEULA_MAX_IN_FLIGHT", default_value_t = Limits::DEFAULT.max_in_flight)]
+    pub max_in_flight: usize,
+    /// Open connections at once; further clients wait in the listen queue.
+    #[arg(long, env = "SEULA_MAX_CONNECTIONS", default_value_t = Limits::DEFAULT.max_connections)]
+    pub max_connections: usize,
+    /// Seconds a connection has to send a request's headers, counted from the end of the
+    /// previous answer on a kept-alive connection (so also the idle timeout).
+    #[arg(long, env = "SEULA_HEADER_TIMEOUT", default_value_t = Limits::DEFAULT.header_timeout_secs)]
+    pub header_timeout_secs: u64,
+    /// Seconds a request has to send its whole body.
+    #[arg(long, env = "SEULA_BODY_TIMEOUT", default_value_t = Limits::DEFAULT.body_timeout_secs)]
+    pub body_timeout_secs: u64,
+    /// Requests per second to `/v1/` from each client address and each API key; 0 turns the
+    /// rate limit off.
+    #[arg(long, env = "SEULA_RATE_LIMIT", default_value_t = Limits::DEFAULT.rate_per_second)]
+    pub rate_per_second: u32,
+    /// Requests a client may send at once above its rate before it is answered 429.
+    #[arg(long, env = "SEULA_RATE_BURST", default_value_t = Limits::DEFAULT.rate_burst)]
+    pub rate_burst: u32,
+    /// Seconds the requests in flight get to finish after SIGTERM before connections are closed.
+    #[arg(long, env = "SEULA_SHUTDOWN_GRACE", default_value_t = Limits::DEFAULT.shutdown_grace_secs)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        max_in_flight: 64,
+        max_connections: 1024,
+        header_timeout_secs: 10,
+        body_timeout_secs: 30,
+        rate_per_second: 2000,
+        rate_burst: 4000,
+        shutdown_grace_secs: 10,
+    };
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs)
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
 }
 
 /// Who may call the service: its API keys, or open local mode.

@@ -37,7 +37,7 @@ use config::{
     EvalConfig, ExportConfig, PipelineConfig, PolicyCommand, RegisterConfig, ScoreConfig,
     ServeConfig, TrainConfig,
 };
-use pipeline::{ActivePolicies, Pipeline};
+use pipeline::{ActivePolicies, Pipeline, RunError};
 use policy::{Policies, Sources};
 use register::Register;
 use scoring::learned::LearnedScorer;
@@ -93,7 +93,9 @@ pub async fn app_state(config: &ServeConfig) -> anyhow::Result<api::AppState> {
         pipeline: Arc::new(pipeline),
         register,
         metrics: Arc::new(api::metrics::Metrics::default()),
-        limiter: Arc::new(Semaphore::new(config.max_in_flight)),
+        in_flight: Arc::new(Semaphore::new(config.limits.max_in_flight)),
+        rates: api::limits::Rates::new(&config.limits),
+        limits: Arc::new(config.limits.clone()),
         keys: Arc::new(keys),
         policy_changes: Arc::default(),
     })
@@ -133,9 +135,17 @@ pub async fn serve(
         repetition_bound_mib = state.pipeline.repetition_bound_bytes() as f64 / (1 << 20) as f64,
         "seula listening"
     );
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    if let Some(rates) = state.rates.clone() {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                rates.forget_idle();
+            }
+        });
+    }
+    let (limits, metrics) = (state.limits.clone(), state.metrics.clone());
+    api::server::serve(listener, api::router(state), &limits, metrics, shutdown).await?;
     Ok(())
 }
 
@@ -192,12 +202,17 @@ async fn score_line(
     };
     let id = wire::id_of(&value);
     match wire::comment_from_value(value) {
-        Ok(comment) => {
-            let outcome = pipeline.run(&comment, register).await?;
-            Ok(serde_json::to_string(&ScoreResponse::new(
+        Ok(comment) => match pipeline.run(&comment, register).await {
+            Ok(outcome) => Ok(serde_json::to_string(&ScoreResponse::new(
                 comment.id, outcome,
-            ))?)
-        }
+            ))?),
+            Err(RunError::Panicked(message)) => {
+                tracing::error!(%message, "scoring panicked");
+                let e = ApiError::Panicked(message);
+                Ok(serde_json::to_string(&ItemError::new(id, &e))?)
+            }
+            Err(RunError::Register(e)) => Err(e.into()),
+        },
         Err(e) => Ok(serde_json::to_string(&ItemError::new(id, &e))?),
     }
 }

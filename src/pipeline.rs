@@ -3,6 +3,7 @@
 //! The server and `seula score` both call [`Pipeline::run`], so they cannot disagree. Everything up
 //! to the policy is CPU-only and takes microseconds; the register is the only I/O.
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,6 +49,8 @@ pub struct Outcome {
     pub decision: Decision,
     /// When the first reply is due under the policy's reply-time targets and service hours.
     pub respond_by: Option<DateTime<Utc>>,
+    /// What the answer leaves out of long lists of reasons and spans.
+    pub truncated: Option<signals::Truncated>,
     /// What the register knew of the author when this was decided.
     pub history: AuthorHistory,
     pub policy_name: String,
@@ -153,12 +156,13 @@ impl Pipeline {
         self.repetition.bound_bytes()
     }
 
-    /// Scores and decides; records the case when `register` is given and the decision calls for it.
+    /// Scores and decides; records the case when `register` is given and the decision calls for
+    /// it. A panic while scoring fails this comment alone, as [`RunError::Panicked`].
     pub async fn run(
         &self,
         comment: &Comment,
         register: Option<&Register>,
-    ) -> Result<Outcome, RegisterError> {
+    ) -> Result<Outcome, RunError> {
         let start = Instant::now();
         let history = match (
             register,
@@ -167,7 +171,16 @@ impl Pipeline {
             (Some(r), Some(author)) => r.author_history(author).await?,
             _ => AuthorHistory::default(),
         };
-        let mut outcome = self.decide(comment, history, Utc::now());
+        let decided = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.decide(comment, history, Utc::now())
+        }));
+        let mut outcome = decided.map_err(|panic| {
+            RunError::Panicked(format!(
+                "scoring {:?}: {}",
+                comment.id,
+                panic_message(&*panic)
+            ))
+        })?;
         if let Some(register) = register
             .filter(|_| register::is_recorded(outcome.decision.action, outcome.decision.priority))
         {
@@ -179,7 +192,8 @@ impl Pipeline {
         Ok(outcome)
     }
 
-    /// Every stage but the register: CPU only. `now` stands in for a missing `created_at`.
+    /// Every stage but the register: CPU only. `now` is the server's clock: it orders
+    /// repetition and stands in for a missing `created_at`.
     pub fn decide(&self, comment: &Comment, history: AuthorHistory, now: DateTime<Utc>) -> Outcome {
         let start = Instant::now();
         let mut stages = Vec::with_capacity(5);
@@ -194,9 +208,11 @@ impl Pipeline {
         let at = comment.created_at.unwrap_or(now);
         let mut signals = signals::extract(&self.lexicons, comment, &text, at);
         let author = comment.author.as_ref().and_then(|a| a.id.as_deref());
+        // Arrival order on the server's clock: a client's created_at cannot move a comment
+        // out of the repetition window.
         signals.repetition =
             self.repetition
-                .observe(&comment.id, author, repetition::fingerprint(&text), at);
+                .observe(&comment.id, author, repetition::fingerprint(&text), now);
         lap(Stage::Signals, &mut t);
 
         let assessment = self.scorer.score(&comment.text, &text, &signals);
@@ -204,13 +220,14 @@ impl Pipeline {
 
         let active = self.policies.load();
         let policy = active.policies.for_channel(comment.channel.as_deref());
-        let decision = policy::decide(
+        let mut decision = policy::decide(
             policy,
             &assessment.scores,
             &signals,
             history,
             signals::explain(&signals),
         );
+        let truncated = signals::cap(&mut signals, &mut decision.reasons);
         let respond_by = policy.respond_by(&decision, at);
         lap(Stage::Policy, &mut t);
 
@@ -219,6 +236,7 @@ impl Pipeline {
             assessment,
             decision,
             respond_by,
+            truncated,
             history,
             policy_name: policy.name.clone(),
             policy_version: policy.version,
@@ -228,4 +246,23 @@ impl Pipeline {
             took: start.elapsed(),
         }
     }
+}
+
+/// Why a comment got no outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    /// A defect: scoring this comment panicked. The process and other comments go on.
+    #[error("{0}")]
+    Panicked(String),
+}
+
+/// What a panic said, when it said it with a string.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }

@@ -34,9 +34,23 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("too many requests in flight; retry shortly")]
     Overloaded,
+    /// This client address or API key sent more than its rate.
+    #[error("rate limit reached; retry in {} s", super::limits::retry_after(*.0))]
+    RateLimited(std::time::Duration),
+    /// The body did not arrive in time.
+    #[error("the request body did not arrive within {} s", .0.as_secs())]
+    Timeout(std::time::Duration),
+    #[error("request headers are larger than {0} bytes")]
+    HeadersTooLarge(usize),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// A fault of the service; the message is logged, never sent.
     #[error("internal error")]
     Internal(String),
+    /// A defect met on one comment (a panic); the message is logged, never sent. Unlike
+    /// `Internal`, it fails that comment alone, not the rest of a batch.
+    #[error("internal error")]
+    Panicked(String),
 }
 
 /// The error body every client sees: `{"error": {"code", "message"}}`.
@@ -57,8 +71,11 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Overloaded => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Overloaded | ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal(_) | ApiError::Panicked(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -73,7 +90,11 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Overloaded => "overloaded",
-            ApiError::Internal(_) => "internal",
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::Timeout(_) => "request_timeout",
+            ApiError::HeadersTooLarge(_) => "headers_too_large",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::Internal(_) | ApiError::Panicked(_) => "internal",
         };
         ErrorBody {
             code,
@@ -95,7 +116,7 @@ impl From<crate::register::RegisterError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) = &self {
+        if let ApiError::Internal(detail) | ApiError::Panicked(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
         let mut response = (
@@ -103,11 +124,22 @@ impl IntoResponse for ApiError {
             Json(serde_json::json!({ "error": self.body() })),
         )
             .into_response();
-        if let ApiError::Unauthorized(_) = self {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"seula\""),
-            );
+        let headers = response.headers_mut();
+        match self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"seula\""),
+                );
+            }
+            ApiError::Overloaded => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1));
+            }
+            ApiError::RateLimited(wait) => {
+                let seconds = super::limits::retry_after(wait);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            _ => {}
         }
         response
     }

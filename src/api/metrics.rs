@@ -37,6 +37,8 @@ pub struct Metrics {
     actions: Family<ActionLabels, Counter>,
     overdue: Gauge,
     answered_late: Gauge,
+    panics: Counter,
+    connections: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -80,6 +82,18 @@ impl Default for Metrics {
             "Cases in the register whose first decision came after their reply-time target",
             answered_late.clone(),
         );
+        let panics = Counter::default();
+        registry.register(
+            "panics",
+            "Requests or comments whose handling panicked (each a defect), answered 500",
+            panics.clone(),
+        );
+        let connections = Gauge::default();
+        registry.register(
+            "connections",
+            "Open client connections",
+            connections.clone(),
+        );
         Self {
             registry,
             requests,
@@ -87,6 +101,8 @@ impl Default for Metrics {
             actions,
             overdue,
             answered_late,
+            panics,
+            connections,
         }
     }
 }
@@ -121,6 +137,15 @@ impl Metrics {
     pub fn set_reply_times(&self, overdue: i64, answered_late: i64) {
         self.overdue.set(overdue);
         self.answered_late.set(answered_late);
+    }
+
+    pub fn panicked(&self) {
+        self.panics.inc();
+    }
+
+    /// A connection opened (+1) or closed (-1).
+    pub fn connection(&self, change: i64) {
+        self.connections.inc_by(change);
     }
 
     pub fn render(&self) -> String {

@@ -3,11 +3,14 @@
 pub mod auth;
 pub mod cases;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod page;
 pub mod policies;
+pub mod server;
 pub mod wire;
 
+use std::any::Any;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -19,8 +22,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use serde_json::Value;
 use tokio::sync::Semaphore;
+use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::pipeline::Pipeline;
+use crate::config::Limits;
+use crate::pipeline::{Pipeline, RunError, panic_message};
 use crate::register::Register;
 use error::ApiError;
 use metrics::Metrics;
@@ -34,8 +39,11 @@ pub struct AppState {
     pub pipeline: Arc<Pipeline>,
     pub register: Register,
     pub metrics: Arc<Metrics>,
-    /// Scoring requests in flight; when none is free the answer is 429, not a queue.
-    pub limiter: Arc<Semaphore>,
+    pub limits: Arc<Limits>,
+    /// Requests with a body in flight; when none is free the answer is 429, not a queue.
+    pub in_flight: Arc<Semaphore>,
+    /// Requests per client address and API key; none when the rate limit is off.
+    pub rates: Option<Arc<limits::Rates>>,
     /// The API keys; none: open local mode.
     pub keys: Arc<auth::ApiKeys>,
     /// Held while a policy version is checked and stored or activated: one change at a time.
@@ -43,6 +51,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
     Router::new()
         .route("/v1/score", post(score_comment))
         .route("/v1/score:batch", post(score_batch))
@@ -54,9 +63,24 @@ pub fn router(state: AppState) -> Router {
         .merge(page::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Keep this last: a layer covers only the routes (and fallback) added before it.
+        // Keep these last, innermost first: a layer covers only what was added before it.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::by_key,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), auth::check))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::by_address,
+        ))
         .with_state(state)
+        // A panic is a defect: answered 500 in the error shape, counted, logged; the server goes on.
+        .layer(CatchPanicLayer::custom(
+            move |panic: Box<dyn Any + Send>| {
+                metrics.panicked();
+                ApiError::Internal(format!("panic: {}", panic_message(&*panic))).into_response()
+            },
+        ))
 }
 
 /// The query string as `T`, or a 400 in our error shape.
@@ -77,7 +101,14 @@ fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 
 async fn score_one(state: &AppState, value: Value) -> Result<ScoreResponse, ApiError> {
     let comment = wire::comment_from_value(value)?;
-    let outcome = state.pipeline.run(&comment, Some(&state.register)).await?;
+    let outcome = match state.pipeline.run(&comment, Some(&state.register)).await {
+        Ok(outcome) => outcome,
+        Err(RunError::Panicked(message)) => {
+            state.metrics.panicked();
+            return Err(ApiError::Panicked(message));
+        }
+        Err(RunError::Register(e)) => return Err(e.into()),
+    };
     state
         .metrics
         .scored(&outcome.stages, outcome.took, outcome.decision.action);
@@ -88,14 +119,7 @@ async fn score_comment(
     State(state): State<AppState>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let result = async {
-        let _permit = state
-            .limiter
-            .try_acquire()
-            .map_err(|_| ApiError::Overloaded)?;
-        score_one(&state, wire::parse_json(&body(bytes)?)?).await
-    }
-    .await;
+    let result = async { score_one(&state, wire::parse_json(&body(bytes)?)?).await }.await;
     respond(&state, "score", result)
 }
 
@@ -104,10 +128,6 @@ async fn score_batch(
     bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let _permit = state
-            .limiter
-            .try_acquire()
-            .map_err(|_| ApiError::Overloaded)?;
         let mut value = wire::parse_json(&body(bytes)?)?;
         let Some(Value::Array(items)) = value.get_mut("items").map(Value::take) else {
             return Err(ApiError::InvalidRequest(

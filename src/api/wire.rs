@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::pipeline::Outcome;
 use crate::scoring::{Scores, Sentiment};
 use crate::signals::personal_data::PersonalData;
-use crate::signals::{Category, Severity};
+use crate::signals::{Category, MAX_LISTED, Severity, Truncated};
 
 pub const MAX_TEXT_CHARS: usize = 20_000;
 pub const MAX_ID_CHARS: usize = 256;
@@ -249,6 +249,8 @@ pub struct ScoreResponse {
     pub recommendations: Vec<Recommendation>,
     /// When the first reply is due (RFC 3339), under the policy's targets and service hours.
     pub respond_by: Option<DateTime<Utc>>,
+    /// Null, or how many reasons and spans were left out past the limit of each list.
+    pub truncated: Option<Truncated>,
     pub case_id: Option<i64>,
     pub policy: PolicyRef,
     pub model_version: String,
@@ -374,7 +376,7 @@ impl ScoreResponse {
                         span: c.span,
                     })
                     .collect(),
-                personal_data: s.personal_data.clone(),
+                personal_data: s.personal_data.iter().take(MAX_LISTED).cloned().collect(),
                 staff_target: s
                     .staff_target
                     .as_ref()
@@ -391,6 +393,7 @@ impl ScoreResponse {
                 .collect(),
             recommendations: o.decision.recommendations,
             respond_by: o.respond_by,
+            truncated: o.truncated,
             case_id: o.case_id,
             policy: PolicyRef {
                 name: o.policy_name,

@@ -30,6 +30,41 @@ pub use toxicity::{StaffTarget, ToxicHit, ToxicKind};
 pub use urgency::{Category, Cue};
 pub use writing::Writing;
 
+/// The most reasons, and the most spans of each kind, one answer lists and the register keeps:
+/// a long text full of hits must not make an answer grow without bound.
+pub const MAX_LISTED: usize = 32;
+
+/// What [`cap`] left out of an answer, said in the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Truncated {
+    /// [`MAX_LISTED`].
+    pub limit: usize,
+    pub reasons: usize,
+    pub spans: usize,
+}
+
+/// Cuts the reasons (strongest first, so the weakest go) and the profanity, toxicity and
+/// urgency spans (in text order) to [`MAX_LISTED`] each. Personal data is counted but kept
+/// whole here: the register masks every span of it; the answer lists the first [`MAX_LISTED`].
+pub fn cap(signals: &mut Signals, reasons: &mut Vec<Reason>) -> Option<Truncated> {
+    fn cut<T>(list: &mut Vec<T>) -> usize {
+        let over = list.len().saturating_sub(MAX_LISTED);
+        list.truncate(MAX_LISTED);
+        list.shrink_to_fit();
+        over
+    }
+    let spans = cut(&mut signals.profanity)
+        + cut(&mut signals.toxic)
+        + cut(&mut signals.urgency)
+        + signals.personal_data.len().saturating_sub(MAX_LISTED);
+    let reasons = cut(reasons);
+    (reasons + spans > 0).then_some(Truncated {
+        limit: MAX_LISTED,
+        reasons,
+        spans,
+    })
+}
+
 /// Every lexicon Seula ships, compiled once at start-up.
 #[derive(Debug)]
 pub struct Lexicons {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use seula::config::{AccessConfig, PipelineConfig, RegisterConfig, ServeConfig};
+use seula::config::{AccessConfig, Limits, PipelineConfig, RegisterConfig, ServeConfig};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -42,6 +42,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with `SEULA_API_KEYS` set to `keys`.
 pub async fn spawn_app_with(keys: Option<&str>) -> TestApp {
+    spawn_app_limited(keys, Limits::default(), |_| {}).await
+}
+
+/// The app with these keys and limits, its state changed by `adjust` before it serves.
+pub async fn spawn_app_limited(
+    keys: Option<&str>,
+    limits: Limits,
+    adjust: impl FnOnce(&mut seula::api::AppState),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = format!("sqlite://{}", dir.path().join("seula.db").display());
     let config = ServeConfig {
@@ -50,13 +59,14 @@ pub async fn spawn_app_with(keys: Option<&str>) -> TestApp {
             database_url: database_url.clone(),
         },
         pipeline: pipeline_config(),
-        max_in_flight: 64,
+        limits,
         access: AccessConfig {
             api_keys: keys.map(String::from),
             insecure: false,
         },
     };
-    let state = seula::app_state(&config).await.expect("app state");
+    let mut state = seula::app_state(&config).await.expect("app state");
+    adjust(&mut state);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .expect("bind");
