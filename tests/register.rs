@@ -554,3 +554,104 @@ async fn policy_versions_are_seeded_once_stored_activated_and_kept() {
     })
     .await;
 }
+
+fn verdict(decision: Verdict) -> NewDecision {
+    NewDecision {
+        decision,
+        note: None,
+        route: None,
+        labels: serde_json::Map::new(),
+    }
+}
+
+#[tokio::test]
+async fn simultaneous_decisions_on_one_case_keep_its_outcome_and_audit_chain_exact() {
+    check(|db| async move {
+        let backend = db.backend;
+        let verdicts = [Verdict::Allow, Verdict::Hide, Verdict::Delete];
+        for round in 0..5 {
+            let comment = format!("race{round}");
+            let id = db
+                .record(&case(&comment, Some("x:racer"), Action::Review))
+                .await;
+            let decisions: Vec<_> = (0..20)
+                .map(|i| {
+                    let register = db.register.clone();
+                    let decision = verdict(verdicts[i % verdicts.len()]);
+                    tokio::spawn(
+                        async move { register.decide(id, &decision, &format!("m{i}")).await },
+                    )
+                })
+                .collect();
+            for decision in decisions {
+                decision
+                    .await
+                    .expect("task")
+                    .unwrap_or_else(|e| panic!("{backend}: {e}"));
+            }
+            let audit = db
+                .register
+                .audit(Some(id), None, None, 100)
+                .await
+                .expect("audit");
+            let mut decided: Vec<_> = audit.items.iter().filter(|e| e.kind == "decided").collect();
+            decided.sort_by_key(|e| e.id);
+            assert_eq!(decided.len(), 20, "{backend}");
+            let mut outcome = "review".to_string();
+            for entry in decided {
+                assert_eq!(
+                    entry.detail["previous_outcome"],
+                    outcome.as_str(),
+                    "{backend}: round {round}"
+                );
+                outcome = entry.detail["decision"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+            let case = db.register.case(id).await.expect("case").expect("the case");
+            assert_eq!(case.case.outcome, outcome, "{backend}: round {round}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_decision_racing_a_claim_goes_first_or_is_refused() {
+    check(|db| async move {
+        let backend = db.backend;
+        let until = Utc::now() + chrono::TimeDelta::minutes(10);
+        for round in 0..40 {
+            let comment = format!("claim{round}");
+            let id = db
+                .record(&case(&comment, Some("x:racer"), Action::Review))
+                .await;
+            let (claimer, decider) = (db.register.clone(), db.register.clone());
+            let claim = tokio::spawn(async move { claimer.claim(id, "aino", until).await });
+            let decision =
+                tokio::spawn(
+                    async move { decider.decide(id, &verdict(Verdict::Hide), "bertta").await },
+                );
+            let claimed = claim.await.expect("task");
+            let decided = decision.await.expect("task");
+            assert!(claimed.is_ok(), "{backend}: a claim on a case nobody holds");
+            let audit = db
+                .register
+                .audit(Some(id), None, None, 100)
+                .await
+                .expect("audit");
+            let at = |kind: &str| audit.items.iter().find(|e| e.kind == kind).map(|e| e.id);
+            match decided {
+                // Granted only before the claim: a decision ends any claim, so the claim after it stands.
+                Ok(_) => assert!(
+                    at("decided") < at("claimed"),
+                    "{backend}: round {round}: {:?}",
+                    audit.items
+                ),
+                Err(RegisterError::Claimed(_)) => assert_eq!(at("decided"), None, "{backend}"),
+                Err(e) => panic!("{backend}: {e}"),
+            }
+        }
+    })
+    .await;
+}

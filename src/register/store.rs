@@ -40,6 +40,10 @@ pub trait Dialect {
     /// transaction that reads first and writes later fails with "database is locked" when
     /// another connection wrote in between.
     const BEGIN_WRITE: &'static str;
+    /// Appended to a `SELECT` of the row a transaction will change: PostgreSQL's row lock, so
+    /// that concurrent changes of one case queue behind each other. SQLite needs none: its
+    /// write transactions already run one at a time.
+    const LOCK_ROW: &'static str;
     /// The number stored under `key` in the JSON column `column`; `key` is one of ours, never input.
     fn json_number(column: &str, key: &str) -> String;
 }
@@ -47,6 +51,7 @@ pub trait Dialect {
 impl Dialect for Sqlite {
     const LIKE: &'static str = "LIKE";
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const LOCK_ROW: &'static str = "";
     fn json_number(column: &str, key: &str) -> String {
         format!("json_extract({column}, '$.{key}')")
     }
@@ -55,6 +60,7 @@ impl Dialect for Sqlite {
 impl Dialect for Postgres {
     const LIKE: &'static str = "ILIKE";
     const BEGIN_WRITE: &'static str = "BEGIN";
+    const LOCK_ROW: &'static str = " FOR UPDATE";
     fn json_number(column: &str, key: &str) -> String {
         format!("({column}->>'{key}')::float8")
     }
@@ -488,14 +494,17 @@ where
         decision: &NewDecision,
         who: &str,
     ) -> Result<DecisionRecord, RegisterError> {
-        let now = Utc::now();
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
-        let current: Option<(String, Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
-            "SELECT outcome, claimed_by, claimed_until FROM moderation_case WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let current: Option<(String, Option<String>, Option<DateTime<Utc>>)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT outcome, claimed_by, claimed_until FROM moderation_case WHERE id = $1{}",
+                DB::LOCK_ROW
+            )))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        // Read under the lock, so decisions are timed in the order they were made.
+        let now = Utc::now();
         let Some((previous, claimed_by, claimed_until)) = current else {
             return Err(RegisterError::NoSuchCase(id));
         };
