@@ -34,6 +34,31 @@ pub enum Command {
     /// Show, check and try out policies, for people who keep them in version control.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Print everything the register holds of one author as JSON (a data subject's request).
+    ExportAuthor {
+        /// The author's id, as the inbox sent it (`fb:user:991`).
+        id: String,
+        #[command(flatten)]
+        register: RegisterConfig,
+    },
+    /// Erase one author from the register: texts, ids and the notes on their cases; counts,
+    /// decisions and the audit stay. A running server also forgets them from its repetition
+    /// memory when asked over HTTP (`DELETE /v1/authors/ID`); this command cannot reach it.
+    EraseAuthor {
+        id: String,
+        /// Who asked, for the audit.
+        #[arg(long, default_value = "seula-cli")]
+        by: String,
+        #[command(flatten)]
+        register: RegisterConfig,
+    },
+    /// Remove the texts of cases older than their channel's retention period, once.
+    Purge {
+        #[arg(long, env = "SEULA_RETENTION")]
+        retention: crate::register::Retention,
+        #[command(flatten)]
+        register: RegisterConfig,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -158,6 +183,10 @@ pub struct ServeConfig {
     pub limits: Limits,
     #[command(flatten)]
     pub access: AccessConfig,
+    /// Days each channel keeps case texts: `90`, or `default=90,facebook=30`. Every hour the
+    /// server removes older texts, keeping scores, decisions and audit. Unset: texts are kept.
+    #[arg(long, env = "SEULA_RETENTION")]
+    pub retention: Option<crate::register::Retention>,
 }
 
 /// What one client, one connection and one request may take of the server.

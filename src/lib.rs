@@ -39,7 +39,7 @@ use config::{
 };
 use pipeline::{ActivePolicies, Pipeline, RunError};
 use policy::{Policies, Sources};
-use register::Register;
+use register::{Register, Retention};
 use scoring::learned::LearnedScorer;
 
 /// The policy file at `path`, or the shipped default, split into sources.
@@ -124,10 +124,12 @@ fn access(config: &ServeConfig) -> anyhow::Result<ApiKeys> {
     Ok(keys)
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
+/// Serves until `shutdown` completes, then finishes the requests in flight; with a `retention`,
+/// removes texts past it every hour.
 pub async fn serve(
     listener: TcpListener,
     state: api::AppState,
+    retention: Option<Retention>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     tracing::info!(
@@ -141,6 +143,22 @@ pub async fn serve(
             loop {
                 every.tick().await;
                 rates.forget_idle();
+            }
+        });
+    }
+    if let Some(retention) = retention.filter(|r| !r.is_empty()) {
+        let register = state.register.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                match register.purge_texts(&retention, chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(texts = n, "texts past their retention removed"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "retention purge failed; retrying in an hour")
+                    }
+                }
             }
         });
     }
@@ -273,6 +291,36 @@ pub async fn export_labels(config: &ExportConfig) -> anyhow::Result<()> {
     }
     output.flush().await?;
     tracing::info!(cases = cases.len(), "labels exported");
+    Ok(())
+}
+
+/// `seula export-author ID`: everything held of one author, as JSON on standard output.
+pub async fn export_author(register: &RegisterConfig, id: &str) -> anyhow::Result<()> {
+    let register = Register::connect(&register.url()).await?;
+    let export = register
+        .export_author(id)
+        .await?
+        .with_context(|| format!("the register holds nothing of author {id:?}"))?;
+    println!("{}", serde_json::to_string_pretty(&export)?);
+    Ok(())
+}
+
+/// `seula erase-author ID`: erases one author, printing what was erased as JSON.
+pub async fn erase_author(register: &RegisterConfig, id: &str, by: &str) -> anyhow::Result<()> {
+    let register = Register::connect(&register.url()).await?;
+    let erasure = register
+        .erase_author(id, by)
+        .await?
+        .with_context(|| format!("the register holds nothing of author {id:?}"))?;
+    println!("{}", serde_json::to_string(&erasure)?);
+    Ok(())
+}
+
+/// `seula purge`: removes the texts past their channel's retention, once.
+pub async fn purge(register: &RegisterConfig, retention: &Retention) -> anyhow::Result<()> {
+    let register = Register::connect(&register.url()).await?;
+    let purged = register.purge_texts(retention, chrono::Utc::now()).await?;
+    println!("{}", serde_json::json!({ "texts_removed": purged }));
     Ok(())
 }
 

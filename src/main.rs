@@ -19,13 +19,19 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.addr)
                 .await
                 .with_context(|| format!("binding {}", config.addr))?;
-            seula::serve(listener, state, shutdown_signal()).await
+            seula::serve(listener, state, config.retention, shutdown_signal()).await
         }
         Command::Score(config) => seula::score_lines(&config).await,
         Command::Train(config) => seula::train(&config).map(|_| ()),
         Command::Eval(config) => seula::evaluate(&config),
         Command::ExportLabels(config) => seula::export_labels(&config).await,
         Command::Policy(command) => seula::policy_command(&command).await,
+        Command::ExportAuthor { id, register } => seula::export_author(&register, &id).await,
+        Command::EraseAuthor { id, by, register } => seula::erase_author(&register, &id, &by).await,
+        Command::Purge {
+            retention,
+            register,
+        } => seula::purge(&register, &retention).await,
     }
 }
 

@@ -152,6 +152,11 @@ impl Pipeline {
         self.scorer.version()
     }
 
+    /// Forgets what the repetition memory holds of an author (their erasure).
+    pub fn forget_author(&self, author_id: &str) -> bool {
+        self.repetition.forget_author(author_id)
+    }
+
     pub fn repetition_bound_bytes(&self) -> usize {
         self.repetition.bound_bytes()
     }

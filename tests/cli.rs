@@ -382,3 +382,52 @@ fn policy_replay_prints_the_report() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_author_is_exported_erased_and_texts_purged_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let line =
+        json!({"id": "e1", "text": "vitun paskafirma, Kuutamokeiju", "author": {"id": "x:me"}});
+    let (ok, _, stderr) = seula_score(
+        &["--record", "--database-url", "reg.db"],
+        line.to_string(),
+        dir.path(),
+        "warn",
+    );
+    assert!(ok, "{stderr}");
+    let db = ["--database-url", "reg.db"];
+
+    let (ok, out, err) = seula(&[&["export-author", "x:me"][..], &db].concat(), dir.path());
+    assert!(ok, "{err}");
+    let export: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(export["author"]["id"], "x:me");
+    assert_eq!(export["cases"][0]["text"], "vitun paskafirma, Kuutamokeiju");
+
+    let (ok, out, err) = seula(
+        &[&["erase-author", "x:me", "--by", "dpo"][..], &db].concat(),
+        dir.path(),
+    );
+    assert!(ok, "{err}");
+    let erasure: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(
+        (&erasure["cases"], &erasure["erased_by"]),
+        (&json!(1), &json!("dpo"))
+    );
+    let (ok, _, err) = seula(&[&["export-author", "x:me"][..], &db].concat(), dir.path());
+    assert!(
+        !ok && err.contains("holds nothing of author \"x:me\""),
+        "{err}"
+    );
+
+    let (ok, out, err) = seula(
+        &[&["purge", "--retention", "facebook=30"][..], &db].concat(),
+        dir.path(),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), r#"{"texts_removed":0}"#);
+    let (ok, _, err) = seula(
+        &[&["purge", "--retention", "chat=0"][..], &db].concat(),
+        dir.path(),
+    );
+    assert!(!ok && err.contains("at least 1 day"), "{err}");
+}

@@ -7,6 +7,7 @@ use std::sync::{LazyLock, Once};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use seula::domain::{Action, Author, Comment, Priority, Thread};
 use seula::pipeline::{Outcome, Pipeline};
 use seula::policy::{AuthorHistory, Sources};
@@ -651,6 +652,166 @@ async fn a_decision_racing_a_claim_goes_first_or_is_refused() {
                 Err(RegisterError::Claimed(_)) => assert_eq!(at("decided"), None, "{backend}"),
                 Err(e) => panic!("{backend}: {e}"),
             }
+        }
+    })
+    .await;
+}
+
+/// Every file of the SQLite register (the database, its write-ahead log) as one byte string.
+fn sqlite_bytes(url: &str) -> Vec<u8> {
+    let path = url.trim_start_matches("sqlite://");
+    ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| std::fs::read(format!("{path}{suffix}")).ok())
+        .flatten()
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+const SECRET: &str = "Kuutamokeiju-9731";
+
+#[tokio::test]
+async fn erasing_an_author_removes_their_texts_ids_and_notes_and_keeps_the_counts() {
+    check(|db| async move {
+        let backend = db.backend;
+        let r = &db.register;
+        let text = format!("{SECRET} here: vitun operaattori");
+        let mine = |id| NewCase {
+            text: text.clone(),
+            ..case(id, Some("x:erased"), Action::Review)
+        };
+        let first = db.record(&mine("gone1")).await;
+        db.record(&mine("gone2")).await;
+        db.record(&case("keep1", Some("x:kept"), Action::Review))
+            .await;
+        let noted = NewDecision {
+            note: Some(format!("{SECRET} again")),
+            ..verdict(Verdict::Hide)
+        };
+        r.decide(first, &noted, "aino").await.expect("decide");
+
+        let export = r
+            .export_author("x:erased")
+            .await
+            .expect("export")
+            .expect("held");
+        assert_eq!(export.cases.len(), 2, "{backend}");
+        assert!(export.cases.iter().all(|c| c.case.text.contains(SECRET)));
+        assert_eq!(export.cases[0].decisions.len(), 1, "{backend}");
+
+        let erasure = r
+            .erase_author("x:erased", "dpo")
+            .await
+            .expect("erase")
+            .expect("held");
+        assert_eq!((erasure.cases, erasure.notes), (2, 1), "{backend}");
+        db.counts(&[
+            (
+                &format!("SELECT COUNT(*) FROM moderation_case WHERE text LIKE '%{SECRET}%'"),
+                0,
+            ),
+            (
+                &format!("SELECT COUNT(*) FROM decision WHERE note LIKE '%{SECRET}%'"),
+                0,
+            ),
+            (
+                &format!("SELECT COUNT(*) FROM audit WHERE CAST(detail AS TEXT) LIKE '%{SECRET}%'"),
+                0,
+            ),
+            (
+                "SELECT COUNT(*) FROM moderation_case WHERE comment_id LIKE 'gone%'",
+                0,
+            ),
+            (
+                "SELECT COUNT(*) FROM moderation_case WHERE author_id = 'x:erased'",
+                0,
+            ),
+            ("SELECT COUNT(*) FROM author WHERE id = 'x:erased'", 0),
+            (
+                "SELECT COUNT(*) FROM moderation_case WHERE text_removed = 'erasure'",
+                2,
+            ),
+            (
+                "SELECT COUNT(*) FROM moderation_case WHERE CAST(reasons AS TEXT) LIKE '%vitun%'",
+                1,
+            ),
+            ("SELECT COUNT(*) FROM moderation_case", 3),
+            ("SELECT COUNT(*) FROM decision", 1),
+            (
+                "SELECT COUNT(*) FROM audit WHERE kind = 'erased' AND actor = 'dpo'",
+                1,
+            ),
+            ("SELECT COUNT(*) FROM audit WHERE kind = 'decided'", 1),
+        ])
+        .await;
+        let erased = r.case(first).await.expect("case").expect("kept");
+        let hit = &erased.evidence.signals.0["profanity"][0];
+        assert_eq!(
+            (&hit["word"], &hit["severity"]),
+            (&json!(""), &json!("strong")),
+            "{backend}"
+        );
+        assert!(
+            r.export_author("x:erased").await.expect("export").is_none(),
+            "{backend}"
+        );
+        assert!(
+            r.erase_author("x:erased", "dpo")
+                .await
+                .expect("erase")
+                .is_none(),
+            "{backend}"
+        );
+        if backend == "sqlite" {
+            assert!(
+                !contains(&sqlite_bytes(&db.url), SECRET),
+                "the text is still in the file"
+            );
+            assert!(
+                !contains(&sqlite_bytes(&db.url), "x:erased"),
+                "the id is still in the file"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn texts_past_their_channels_retention_are_removed_and_the_rest_kept() {
+    check(|db| async move {
+        let backend = db.backend;
+        let r = &db.register;
+        let on = |id, channel| NewCase {
+            text: format!("{SECRET} {id}"),
+            channel: Some(channel),
+            ..case(id, Some("x:user"), Action::Review)
+        };
+        let chat = db.record(&on("r-chat", "chat")).await;
+        db.record(&on("r-fb", "facebook")).await;
+        r.decide(chat, &verdict(Verdict::Hide), "aino").await.expect("decide");
+        let retention: seula::register::Retention = "chat=7".parse().expect("retention");
+        let now = Utc::now();
+        assert_eq!(r.purge_texts(&retention, now).await.expect("purge"), 0, "{backend}");
+        let later = now + chrono::TimeDelta::days(8);
+        assert_eq!(r.purge_texts(&retention, later).await.expect("purge"), 1, "{backend}");
+        db.counts(&[
+            (&format!("SELECT COUNT(*) FROM moderation_case WHERE text LIKE '%{SECRET} r-chat%'"), 0),
+            (&format!("SELECT COUNT(*) FROM moderation_case WHERE text LIKE '%{SECRET} r-fb%'"), 1),
+            ("SELECT COUNT(*) FROM moderation_case WHERE text_removed = 'retention' AND outcome = 'hide'", 1),
+            ("SELECT COUNT(*) FROM decision", 1),
+        ])
+        .await;
+        let everything: seula::register::Retention = "default=30,chat=7".parse().expect("retention");
+        let much_later = now + chrono::TimeDelta::days(31);
+        assert_eq!(r.purge_texts(&everything, much_later).await.expect("purge"), 1, "{backend}");
+        db.counts(&[(&format!("SELECT COUNT(*) FROM moderation_case WHERE text LIKE '%{SECRET}%'"), 0)]).await;
+        if backend == "sqlite" {
+            assert!(!contains(&sqlite_bytes(&db.url), SECRET), "a removed text is still in the file");
         }
     })
     .await;

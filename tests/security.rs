@@ -154,3 +154,60 @@ async fn open_local_mode_refuses_what_a_web_page_could_send() {
     let (status, _) = app.get("/").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn erasing_an_author_over_http_forgets_them_in_the_register_and_the_repetition_memory() {
+    let app = spawn_app().await;
+    let post = |id: &str| json!({"id": id, "text": "vitun idiootit taas rikkoneet koko sovelluksen", "author": {"id": "x:erase-me"}});
+    app.score(&post("p1")).await;
+    let (_, again) = app.score(&post("p2")).await;
+    assert_eq!(again["signals"]["repetition"]["same_author"], 1, "{again}");
+
+    let response = app
+        .request(reqwest::Method::DELETE, "/v1/authors/x:erase-me")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let erasure: Value = response.json().await.expect("JSON");
+    assert_eq!(
+        (&erasure["cases"], &erasure["erased_by"]),
+        (&json!(2), &json!("local")),
+        "{erasure}"
+    );
+    assert_eq!(
+        app.get("/v1/authors/x:erase-me").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) = app.get("/v1/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE kind = 'erased'")
+            .await,
+        1
+    );
+
+    // Posting again starts from nothing.
+    let (_, fresh) = app.score(&post("p3")).await;
+    assert_eq!(fresh["signals"]["repetition"]["same_author"], 0, "{fresh}");
+    let response = app
+        .request(reqwest::Method::DELETE, "/v1/authors/x:nobody")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn repetition_counts_arrivals_whatever_created_at_says() {
+    let app = spawn_app().await;
+    let text = "Palauttakaa rahani heti tai teen rikosilmoituksen";
+    let at = |id: &str, created_at: &str| json!({"id": id, "text": text, "created_at": created_at, "author": {"id": "x:clock"}});
+    app.score(&at("t1", "2026-11-30T10:00:00Z")).await;
+    // Dated two days before the first: still the second arrival within the window.
+    let (_, second) = app.score(&at("t2", "2026-11-28T10:00:00Z")).await;
+    assert_eq!(
+        second["signals"]["repetition"]["same_author"], 1,
+        "{second}"
+    );
+}

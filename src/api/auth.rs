@@ -218,6 +218,7 @@ pub fn required(method: &Method, path: &str) -> Option<Role> {
         "/v1/score" | "/v1/score:batch" if *method == Method::POST => Role::Scorer,
         "/healthz" | "/readyz" | "/metrics" if reads => Role::Scorer,
         _ if path.starts_with("/v1/policies") && !reads => Role::Admin,
+        _ if path.starts_with("/v1/authors/") && *method == Method::DELETE => Role::Admin,
         _ => Role::Moderator,
     };
     Some(role)
@@ -326,10 +327,9 @@ fn same_site(request: &Request) -> Result<(), ApiError> {
             )));
         }
     }
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
+    // A page can send a POST of a form or plain text cross-site without asking; any other
+    // method (DELETE, PUT) the browser first asks about, and this server never agrees.
+    if *request.method() != Method::POST {
         return Ok(());
     }
     let content_type = text(header::CONTENT_TYPE).unwrap_or_default();
@@ -619,6 +619,7 @@ mod tests {
             ("GET", "/v1/cases/12", Some(Moderator)),
             ("POST", "/v1/cases/12/decisions", Some(Moderator)),
             ("GET", "/v1/authors/fb:user:1", Some(Moderator)),
+            ("DELETE", "/v1/authors/fb:user:1", Some(Admin)),
             ("GET", "/v1/audit", Some(Moderator)),
             ("GET", "/v1/policies", Some(Moderator)),
             ("GET", "/v1/policies/default/versions", Some(Moderator)),

@@ -20,7 +20,7 @@ use super::{AppState, body, query, wire};
 use crate::domain::{Action, Priority, Route};
 use crate::register::{
     AuditEntry, AuthorDetail, CaseDetail, CaseFilter, CaseSummary, Claim, Cursor, DecisionRecord,
-    NewDecision, Page, Status,
+    Erasure, NewDecision, Page, Status,
 };
 use crate::scoring::Scores;
 
@@ -40,7 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/cases/{id}", get(one))
         .route("/v1/cases/{id}/claim", post(claim))
         .route("/v1/cases/{id}/decisions", post(decide))
-        .route("/v1/authors/{id}", get(author))
+        .route("/v1/authors/{id}", get(author).delete(erase_author))
         .route("/v1/audit", get(audit))
 }
 
@@ -302,6 +302,20 @@ async fn author(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("author {id:?}")))
+}
+
+/// Erases an author (GDPR): their texts, ids and the notes on their cases go from the register,
+/// and what the repetition memory holds of them; counts, decisions and the audit stay.
+async fn erase_author(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Erasure>, ApiError> {
+    state.pipeline.forget_author(&id);
+    let erasure = state.register.erase_author(&id, &caller.name).await?;
+    let erasure = erasure.ok_or_else(|| ApiError::NotFound(format!("author {id:?}")))?;
+    tracing::info!(by = %caller.name, cases = erasure.cases, "author erased");
+    Ok(Json(erasure))
 }
 
 /// The audit log, newest first: `case`, `actor`, `limit`, `cursor` (the `next` of a page).

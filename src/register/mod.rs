@@ -17,9 +17,9 @@ mod sqlite;
 mod store;
 
 pub use model::{
-    AuditEntry, AuthorDetail, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter, CaseSummary,
-    Claim, Cursor, DecisionRecord, LabelledCase, NewDecision, Page, PolicyVersion, RecordedRow,
-    Status, Verdict,
+    AuditEntry, AuthorDetail, AuthorExport, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter,
+    CaseSummary, Claim, Cursor, DecisionRecord, Erasure, LabelledCase, NewDecision, Page,
+    PolicyVersion, RecordedRow, Status, Verdict,
 };
 
 use chrono::{DateTime, Utc};
@@ -30,6 +30,52 @@ use crate::policy::{AuthorHistory, Sources};
 use crate::scoring::{Scores, Sentiment};
 use crate::signals::Signals;
 use store::Store;
+
+/// How long each channel keeps case texts: `90` (every channel), or `default=90,facebook=30`
+/// (a default and channels of their own; a channel without a number and no default keeps its
+/// texts). Parsed from `--retention`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Retention {
+    pub default: Option<u32>,
+    pub channels: std::collections::BTreeMap<String, u32>,
+}
+
+impl Retention {
+    /// Days a case of `channel` keeps its text, or `None`: kept.
+    pub fn days(&self, channel: Option<&str>) -> Option<u32> {
+        channel
+            .and_then(|c| self.channels.get(c).copied())
+            .or(self.default)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.default.is_none() && self.channels.is_empty()
+    }
+}
+
+impl std::str::FromStr for Retention {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let mut retention = Retention::default();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, days) = part.split_once('=').unwrap_or(("default", part));
+            let days: u32 = days.trim().parse().map_err(|_| {
+                format!("retention {part:?}: days must be a whole number, as in facebook=30")
+            })?;
+            if days == 0 {
+                return Err(format!("retention {part:?}: at least 1 day"));
+            }
+            match name.trim() {
+                "default" => retention.default = Some(days),
+                channel => {
+                    retention.channels.insert(channel.to_string(), days);
+                }
+            }
+        }
+        Ok(retention)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
@@ -142,6 +188,31 @@ impl Register {
 
     pub async fn author(&self, id: &str) -> Result<Option<AuthorDetail>, RegisterError> {
         on_backend!(self, store => store.author(id))
+    }
+
+    /// Everything held of one author, or `None` (see [`store::Store::export_author`]).
+    pub async fn export_author(&self, id: &str) -> Result<Option<AuthorExport>, RegisterError> {
+        on_backend!(self, store => store.export_author(id))
+    }
+
+    /// Erases an author's texts, names and ids, or `None` when nothing of them is held (see
+    /// [`store::Store::erase_author`]).
+    pub async fn erase_author(
+        &self,
+        id: &str,
+        who: &str,
+    ) -> Result<Option<Erasure>, RegisterError> {
+        on_backend!(self, store => store.erase_author(id, who))
+    }
+
+    /// Removes the texts past their channel's retention (see [`store::Store::purge_texts`]).
+    pub async fn purge_texts(
+        &self,
+        retention: &Retention,
+        now: DateTime<Utc>,
+    ) -> Result<usize, RegisterError> {
+        let keep_days = |channel: Option<&str>| retention.days(channel);
+        on_backend!(self, store => store.purge_texts(&keep_days, now))
     }
 
     pub async fn claim(

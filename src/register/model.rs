@@ -35,6 +35,9 @@ pub struct CaseSummary {
     pub answered_at: Option<DateTime<Utc>>,
     pub claimed_by: Option<String>,
     pub claimed_until: Option<DateTime<Utc>>,
+    /// Null, or why the text is gone: `erasure` (the author's data erased) or `retention`
+    /// (older than its channel keeps texts).
+    pub text_removed: Option<String>,
 }
 
 /// The fields of a case beyond its summary: the evidence a moderator decides on.
@@ -353,4 +356,34 @@ impl RecordedRow {
             },
         })
     }
+}
+
+/// The parts of a case that quote its text, for erasure and retention.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QuotingRow {
+    pub id: i64,
+    pub channel: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+    pub signals: Json<Value>,
+    pub reasons: Json<Value>,
+}
+
+/// What erasing an author removed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Erasure {
+    /// Cases whose text, quoted words, comment id and author were removed.
+    pub cases: usize,
+    /// Decisions on those cases whose note was removed.
+    pub notes: usize,
+    pub erased_by: String,
+    pub erased_at: DateTime<Utc>,
+}
+
+/// Everything the register holds of one author (`seula export-author`): their counts and each of
+/// their cases with its evidence, decisions and audit; other authors' cases in the same thread
+/// are left out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthorExport {
+    pub author: AuthorSummary,
+    pub cases: Vec<CaseDetail>,
 }

@@ -14,7 +14,9 @@ pub async fn connect(url: &str) -> Result<Store<Sqlite>, RegisterError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // Erased and expired texts are overwritten, not only unlinked, in the database file.
+        .pragma("secure_delete", "ON");
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     let pool = SqlitePoolOptions::new()
         .max_connections(if in_memory { 1 } else { 4 })

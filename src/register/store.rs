@@ -23,9 +23,9 @@ use sqlx::{
 };
 
 use super::model::{
-    AuditEntry, AuthorDetail, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter, CaseSummary,
-    Claim, Cursor, DecisionRecord, LabelledCase, NewDecision, Page, PolicyVersion, RecordedRow,
-    Status, Verdict,
+    AuditEntry, AuthorDetail, AuthorExport, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter,
+    CaseSummary, Claim, Cursor, DecisionRecord, Erasure, LabelledCase, NewDecision, Page,
+    PolicyVersion, QuotingRow, RecordedRow, Status, Verdict,
 };
 use super::{NewCase, RegisterError};
 use crate::domain::Action;
@@ -44,6 +44,10 @@ pub trait Dialect {
     /// that concurrent changes of one case queue behind each other. SQLite needs none: its
     /// write transactions already run one at a time.
     const LOCK_ROW: &'static str;
+    /// Run after texts were removed, outside any transaction, so that the removed bytes leave the
+    /// database files: SQLite (which zeroes freed space, `secure_delete`) empties its
+    /// write-ahead log; PostgreSQL vacuums the tables the texts were in.
+    const COMPACT: &'static str;
     /// The number stored under `key` in the JSON column `column`; `key` is one of ours, never input.
     fn json_number(column: &str, key: &str) -> String;
 }
@@ -52,6 +56,7 @@ impl Dialect for Sqlite {
     const LIKE: &'static str = "LIKE";
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const LOCK_ROW: &'static str = "";
+    const COMPACT: &'static str = "PRAGMA wal_checkpoint(TRUNCATE)";
     fn json_number(column: &str, key: &str) -> String {
         format!("json_extract({column}, '$.{key}')")
     }
@@ -61,6 +66,7 @@ impl Dialect for Postgres {
     const LIKE: &'static str = "ILIKE";
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROW: &'static str = " FOR UPDATE";
+    const COMPACT: &'static str = "VACUUM moderation_case, decision, audit";
     fn json_number(column: &str, key: &str) -> String {
         format!("({column}->>'{key}')::float8")
     }
@@ -69,7 +75,7 @@ impl Dialect for Postgres {
 /// The columns of a [`CaseSummary`].
 const CASE: &str = "id, comment_id, channel, thread_id, author_id, language, text, action, \
     outcome, priority, route, status, scores, reasons, created_at, recorded_at, respond_by, \
-    answered_at, claimed_by, claimed_until";
+    answered_at, claimed_by, claimed_until, text_removed";
 
 /// The queue's order: overdue open cases first, then by priority, then oldest first. The late
 /// flag needs the listing's `now` bound where it is marked `{now}`.
@@ -125,6 +131,7 @@ where
     for<'r> LabelledCase: FromRow<'r, DB::Row>,
     for<'r> PolicyVersion: FromRow<'r, DB::Row>,
     for<'r> RecordedRow: FromRow<'r, DB::Row>,
+    for<'r> QuotingRow: FromRow<'r, DB::Row>,
     String: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
     DateTime<Utc>: for<'r> Decode<'r, DB>,
     f64: for<'q> Encode<'q, DB> + Type<DB>,
@@ -405,6 +412,27 @@ where
         }))
     }
 
+    /// Every case of an author, oldest first, whole, with no other author's case beside it.
+    pub async fn export_author(&self, id: &str) -> Result<Option<AuthorExport>, RegisterError> {
+        let Some(author) = self.author_summary(id).await? else {
+            return Ok(None);
+        };
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM moderation_case WHERE author_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut cases = Vec::with_capacity(ids.len());
+        for case in ids {
+            if let Some(mut detail) = self.case(case).await? {
+                detail.thread.clear();
+                detail.author = None;
+                cases.push(detail);
+            }
+        }
+        Ok(Some(AuthorExport { author, cases }))
+    }
+
     async fn author_summary(&self, id: &str) -> Result<Option<AuthorSummary>, RegisterError> {
         let summary = sqlx::query_as::<_, AuthorSummary>(
             "SELECT id, first_seen, last_seen, cases, prioritized, reviewed, hidden, deleted, \
@@ -567,6 +595,166 @@ where
         self.write_audit(&mut tx, row).await?;
         tx.commit().await?;
         Ok(record)
+    }
+
+    /// Erases an author: their cases lose their text, the words quoted from it, the comment id
+    /// and the author; decisions on them lose their notes (in the audit too); the author's row
+    /// goes. Scores, actions, decisions and audit rows stay, and one audit row says that an
+    /// erasure happened, by whom and when (not whose). `None` when the register has no trace of
+    /// the author.
+    pub async fn erase_author(
+        &self,
+        author_id: &str,
+        who: &str,
+    ) -> Result<Option<Erasure>, RegisterError> {
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let known: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM author WHERE id = $1{}",
+            DB::LOCK_ROW
+        )))
+        .bind(author_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let cases = sqlx::query_as::<_, QuotingRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT id, channel, recorded_at, signals, reasons FROM moderation_case \
+             WHERE author_id = $1 ORDER BY id{}",
+            DB::LOCK_ROW
+        )))
+        .bind(author_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        if known.is_none() && cases.is_empty() {
+            return Ok(None);
+        }
+        let now = Utc::now();
+        let mut notes = 0;
+        for case in &cases {
+            Self::remove_text(&mut tx, case, "erasure").await?;
+            sqlx::query(
+                "UPDATE moderation_case SET author_id = NULL, comment_id = 'erased:' || \
+                 CAST(id AS TEXT) WHERE id = $1",
+            )
+            .bind(case.id)
+            .execute(&mut *tx)
+            .await?;
+            let noted: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM decision WHERE case_id = $1 AND note IS NOT NULL",
+            )
+            .bind(case.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            notes += usize::try_from(noted).unwrap_or_default();
+            sqlx::query("UPDATE decision SET note = NULL WHERE case_id = $1")
+                .bind(case.id)
+                .execute(&mut *tx)
+                .await?;
+            let decided = sqlx::query_as::<_, AuditEntry>(
+                "SELECT id, case_id, kind, actor, at, detail FROM audit \
+                 WHERE case_id = $1 AND kind = 'decided'",
+            )
+            .bind(case.id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for mut entry in decided {
+                if let Some(fields) = entry.detail.0.as_object_mut() {
+                    fields.insert("note".into(), serde_json::Value::Null);
+                }
+                sqlx::query("UPDATE audit SET detail = $1 WHERE id = $2")
+                    .bind(json(&entry.detail.0)?)
+                    .bind(entry.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        sqlx::query("DELETE FROM author WHERE id = $1")
+            .bind(author_id)
+            .execute(&mut *tx)
+            .await?;
+        let erasure = Erasure {
+            cases: cases.len(),
+            notes,
+            erased_by: who.to_string(),
+            erased_at: now,
+        };
+        let detail = serde_json::json!({ "cases": erasure.cases, "notes": notes });
+        let row = AuditRow {
+            case_id: None,
+            kind: "erased",
+            actor: who,
+            at: now,
+            detail,
+        };
+        self.write_audit(&mut tx, row).await?;
+        tx.commit().await?;
+        self.compact().await?;
+        Ok(Some(erasure))
+    }
+
+    /// Removes the texts of cases recorded before the cut-off their channel's retention gives
+    /// (`keep_days`: days for a channel, `None` to keep it), keeping scores, decisions and audit.
+    /// Returns how many cases lost their text.
+    pub async fn purge_texts(
+        &self,
+        keep_days: &(dyn Fn(Option<&str>) -> Option<u32> + Sync),
+        now: DateTime<Utc>,
+    ) -> Result<usize, RegisterError> {
+        const PAGE: i64 = 500;
+        let (mut after, mut purged) = (0_i64, 0);
+        loop {
+            let page = sqlx::query_as::<_, QuotingRow>(
+                "SELECT id, channel, recorded_at, signals, reasons FROM moderation_case \
+                 WHERE id > $1 AND text_removed IS NULL ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            let expired = page.iter().filter(|case| {
+                keep_days(case.channel.as_deref()).is_some_and(|days| {
+                    case.recorded_at < now - chrono::TimeDelta::days(i64::from(days))
+                })
+            });
+            let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+            for case in expired {
+                Self::remove_text(&mut tx, case, "retention").await?;
+                purged += 1;
+            }
+            tx.commit().await?;
+        }
+        if purged > 0 {
+            self.compact().await?;
+        }
+        Ok(purged)
+    }
+
+    /// Empties one case's text and the words its signals and reasons quote from it.
+    async fn remove_text(
+        tx: &mut sqlx::Transaction<'_, DB>,
+        case: &QuotingRow,
+        why: &str,
+    ) -> Result<(), RegisterError> {
+        let mut signals: crate::signals::Signals = serde_json::from_value(case.signals.0.clone())?;
+        let mut reasons: Vec<crate::domain::Reason> =
+            serde_json::from_value(case.reasons.0.clone())?;
+        crate::signals::forget_text(&mut signals, &mut reasons);
+        sqlx::query(
+            "UPDATE moderation_case SET text = '', text_removed = $1, signals = $2, reasons = $3 \
+             WHERE id = $4",
+        )
+        .bind(why)
+        .bind(json(&signals)?)
+        .bind(json(&reasons)?)
+        .bind(case.id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn compact(&self) -> Result<(), RegisterError> {
+        sqlx::raw_sql(DB::COMPACT).execute(&self.pool).await?;
+        Ok(())
     }
 
     /// The audit log, newest first, optionally of one case or one actor; `before` is the id the

@@ -65,6 +65,23 @@ pub fn cap(signals: &mut Signals, reasons: &mut Vec<Reason>) -> Option<Truncated
     })
 }
 
+/// What the register keeps of a comment whose text was removed (an author's erasure, the
+/// channel's retention period): every word quoted from the text goes; kinds, counts, weights
+/// and spans stay, so replay and statistics still see the case.
+pub fn forget_text(signals: &mut Signals, reasons: &mut [Reason]) {
+    signals.profanity.iter_mut().for_each(|h| h.word.clear());
+    signals.toxic.iter_mut().for_each(|h| h.word.clear());
+    signals.urgency.iter_mut().for_each(|c| c.words.clear());
+    if let Some(target) = &mut signals.staff_target {
+        target.target.clear();
+    }
+    for reason in reasons.iter_mut().filter(|r| r.span.is_some()) {
+        // A reason with a span quotes the text after a colon: `strong profanity: "vitun"`.
+        let kept = reason.message.split([':', '"']).next().unwrap_or_default();
+        reason.message = kept.trim().to_string();
+    }
+}
+
 /// Every lexicon Seula ships, compiled once at start-up.
 #[derive(Debug)]
 pub struct Lexicons {

@@ -326,6 +326,20 @@ impl Memory {
     }
 }
 
+impl Memory {
+    /// Forgets everything remembered of an author's texts (their erasure); true when there was any.
+    pub fn forget_author(&self, author_id: &str) -> bool {
+        let author = xxh3_64(author_id.as_bytes());
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let State { authors, buckets } = &mut *state;
+        let known = authors.pop(&author).is_some();
+        for (_, bucket) in buckets.iter_mut() {
+            bucket.retain(|p| p.author != author);
+        }
+        known
+    }
+}
+
 /// Appends `item` unless the queue already holds it, dropping the oldest entry when full.
 fn remember<T>(queue: &mut VecDeque<T>, item: T, cap: usize, is_item: impl Fn(&T) -> bool) {
     if queue.iter().any(is_item) {

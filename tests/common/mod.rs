@@ -60,6 +60,7 @@ pub async fn spawn_app_limited(
         },
         pipeline: pipeline_config(),
         limits,
+        retention: None,
         access: AccessConfig {
             api_keys: keys.map(String::from),
             insecure: false,
@@ -72,7 +73,7 @@ pub async fn spawn_app_limited(
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(seula::serve(listener, state, async {
+    let server = tokio::spawn(seula::serve(listener, state, None, async {
         let _ = rx.await;
     }));
     TestApp {

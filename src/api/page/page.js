@@ -110,6 +110,8 @@ const TEXT = {
     what: 'Decision',
     masked: 'masked personal data',
     masked_short: 'masked',
+    removed_erasure: 'Text removed: the author’s data was erased.',
+    removed_retention: 'Text removed: older than this channel keeps texts.',
     error: 'Error {status}: {message}',
     network: 'The server did not answer: {message}',
     c_cases: 'cases',
@@ -294,6 +296,8 @@ const TEXT = {
     what: 'Päätös',
     masked: 'peitetty henkilötieto',
     masked_short: 'peitetty',
+    removed_erasure: 'Teksti poistettu: kirjoittajan tiedot on poistettu.',
+    removed_retention: 'Teksti poistettu: vanhempi kuin kanava säilyttää tekstejä.',
     error: 'Virhe {status}: {message}',
     network: 'Palvelin ei vastannut: {message}',
     c_cases: 'tapauksia',
@@ -890,6 +894,7 @@ async function openCase(id) {
 // The text as code points (spans count Unicode scalar values, not UTF-16 units), each reason's
 // span a <mark>, masked personal data a labelled chip.
 function renderText(c) {
+  if (c.text_removed) return h('p', { class: 'removed' }, t(`removed_${c.text_removed}`));
   const chars = Array.from(c.text);
   const clamp = (n) => Math.max(0, Math.min(chars.length, n));
   const spans = [];
