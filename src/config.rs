@@ -200,20 +200,20 @@ pub struct Limits {
     pub max_connections: usize,
     /// Seconds a connection has to send a request's headers, counted from the end of the
     /// previous answer on a kept-alive connection (so also the idle timeout).
-    #[arg(long, env = "SEULA_HEADER_TIMEOUT", default_value_t = Limits::DEFAULT.header_timeout_secs)]
+    #[arg(long = "header-timeout", env = "SEULA_HEADER_TIMEOUT", default_value_t = Limits::DEFAULT.header_timeout_secs)]
     pub header_timeout_secs: u64,
     /// Seconds a request has to send its whole body.
-    #[arg(long, env = "SEULA_BODY_TIMEOUT", default_value_t = Limits::DEFAULT.body_timeout_secs)]
+    #[arg(long = "body-timeout", env = "SEULA_BODY_TIMEOUT", default_value_t = Limits::DEFAULT.body_timeout_secs)]
     pub body_timeout_secs: u64,
     /// Requests per second to `/v1/` from each client address and each API key; 0 turns the
     /// rate limit off.
-    #[arg(long, env = "SEULA_RATE_LIMIT", default_value_t = Limits::DEFAULT.rate_per_second)]
+    #[arg(long = "rate-limit", env = "SEULA_RATE_LIMIT", default_value_t = Limits::DEFAULT.rate_per_second)]
     pub rate_per_second: u32,
     /// Requests a client may send at once above its rate before it is answered 429.
     #[arg(long, env = "SEULA_RATE_BURST", default_value_t = Limits::DEFAULT.rate_burst)]
     pub rate_burst: u32,
     /// Seconds the requests in flight get to finish after SIGTERM before connections are closed.
-    #[arg(long, env = "SEULA_SHUTDOWN_GRACE", default_value_t = Limits::DEFAULT.shutdown_grace_secs)]
+    #[arg(long = "shutdown-grace", env = "SEULA_SHUTDOWN_GRACE", default_value_t = Limits::DEFAULT.shutdown_grace_secs)]
     pub shutdown_grace_secs: u64,
 }
 
@@ -227,6 +227,20 @@ impl Limits {
         rate_burst: 4000,
         shutdown_grace_secs: 10,
     };
+
+    /// Refuses limits that would refuse everything.
+    pub fn check(&self) -> Result<(), String> {
+        let zero = [
+            ("--max-in-flight", self.max_in_flight as u64),
+            ("--max-connections", self.max_connections as u64),
+            ("--header-timeout", self.header_timeout_secs),
+            ("--body-timeout", self.body_timeout_secs),
+        ];
+        match zero.iter().find(|(_, value)| *value == 0) {
+            Some((flag, _)) => Err(format!("{flag} must be at least 1")),
+            None => Ok(()),
+        }
+    }
 
     pub fn header_timeout(&self) -> Duration {
         Duration::from_secs(self.header_timeout_secs)
@@ -376,6 +390,27 @@ impl PipelineConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_that_would_refuse_everything_are_refused_by_name() {
+        assert_eq!(Limits::DEFAULT.check(), Ok(()));
+        let none_in_flight = Limits {
+            max_in_flight: 0,
+            ..Limits::DEFAULT
+        };
+        assert_eq!(
+            none_in_flight.check(),
+            Err("--max-in-flight must be at least 1".into())
+        );
+        let no_time = Limits {
+            body_timeout_secs: 0,
+            ..Limits::DEFAULT
+        };
+        assert_eq!(
+            no_time.check(),
+            Err("--body-timeout must be at least 1".into())
+        );
+    }
 
     #[test]
     fn without_keys_only_loopback_is_served_unless_insecure() {

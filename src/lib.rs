@@ -85,6 +85,7 @@ pub fn build_pipeline(config: &PipelineConfig, sources: Sources) -> anyhow::Resu
 /// Everything the server needs, ready to route. Refuses, before loading anything, keys that do
 /// not parse and an address other than loopback without keys (unless `--insecure`).
 pub async fn app_state(config: &ServeConfig) -> anyhow::Result<api::AppState> {
+    config.limits.check().map_err(anyhow::Error::msg)?;
     let keys = access(config)?;
     let register = Register::connect(&config.register.url()).await?;
     let sources = policy_sources(config.pipeline.policy.as_deref(), Some(&register)).await?;

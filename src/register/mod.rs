@@ -320,3 +320,26 @@ impl Register {
         on_backend!(self, store => store.ping())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Retention;
+
+    #[test]
+    fn retention_reads_a_default_and_channels_of_their_own() {
+        let everywhere: Retention = "90".parse().expect("parse");
+        assert_eq!(
+            (everywhere.days(None), everywhere.days(Some("chat"))),
+            (Some(90), Some(90))
+        );
+        let mixed: Retention = "default=90, facebook=30".parse().expect("parse");
+        assert_eq!(mixed.days(Some("facebook")), Some(30));
+        assert_eq!(mixed.days(Some("x")), Some(90));
+        let only: Retention = "chat=7".parse().expect("parse");
+        assert_eq!((only.days(Some("chat")), only.days(None)), (Some(7), None));
+        assert!("".parse::<Retention>().expect("parse").is_empty());
+        for bad in ["chat=", "chat=-1", "chat=0", "x=seven"] {
+            assert!(bad.parse::<Retention>().is_err(), "{bad}");
+        }
+    }
+}
