@@ -29,9 +29,7 @@ fn per_comment<I, T>(c: &mut Criterion, name: &str, items: &[I], mut f: impl FnM
 fn stages(c: &mut Criterion) {
     let comments = common::fixtures();
     let lexicons = Lexicons::shipped().expect("lexicons");
-    let pipeline =
-        Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-            .expect("pipeline");
+    let pipeline = Pipeline::shipped().expect("pipeline");
     let now = Utc::now();
     per_comment(c, "normalize", &comments, |comment| {
         normalize(&comment.text)

@@ -38,9 +38,7 @@ fn verdict(i: usize, recorded: Action) -> Option<Action> {
 /// The recorded register: each fixture scored once, then recorded as its channel's shipped
 /// policy decided it for the author history case `i` carries.
 fn register() -> Vec<Recorded> {
-    let pipeline =
-        Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-            .expect("pipeline");
+    let pipeline = Pipeline::shipped().expect("pipeline");
     let policies = Policies::shipped().expect("shipped policy");
     let now = Utc::now();
     let scored: Vec<_> = common::fixtures()
@@ -89,9 +87,7 @@ async fn stored_register(dir: &std::path::Path) -> seula::register::Register {
     let register = seula::register::Register::connect(&url)
         .await
         .expect("register");
-    let pipeline =
-        Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-            .expect("pipeline");
+    let pipeline = Pipeline::shipped().expect("pipeline");
     for comment in common::fixtures() {
         pipeline
             .run(&comment, Some(&register))

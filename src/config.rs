@@ -365,9 +365,10 @@ pub struct PipelineConfig {
     /// A policy file (TOML, the shape of src/policy/default.toml) instead of the shipped default.
     #[arg(long, env = "SEULA_POLICY")]
     pub policy: Option<PathBuf>,
-    /// The folder of trained models (`manifest.json`, `tokenizer.json`, one file per language).
-    #[arg(long, env = "SEULA_MODELS", default_value = "models")]
-    pub models: PathBuf,
+    /// A folder of trained models (`manifest.json`, `tokenizer.json`, one file per language)
+    /// instead of the ones built into the binary.
+    #[arg(long, env = "SEULA_MODELS")]
+    pub models: Option<PathBuf>,
     /// How far back repetition looks, in hours.
     #[arg(long, env = "SEULA_REPETITION_WINDOW_HOURS", default_value_t = 24)]
     pub repetition_window_hours: u64,

@@ -78,7 +78,7 @@ pub async fn policy_sources(
 /// The pipeline the configuration asks for: the shipped lexicons and scorer, these policies.
 pub fn build_pipeline(config: &PipelineConfig, sources: Sources) -> anyhow::Result<Pipeline> {
     let policies = ActivePolicies::resolve(sources).map_err(|e| anyhow::anyhow!("policy: {e}"))?;
-    let scorer = LearnedScorer::load(&config.models).map_err(|e| anyhow::anyhow!(e))?;
+    let scorer = LearnedScorer::load(config.models.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
     Pipeline::new(policies, config.repetition(), Box::new(scorer)).map_err(|e| anyhow::anyhow!(e))
 }
 
@@ -498,11 +498,16 @@ fn render_replay(name: &str, report: &policy::replay::Report) -> String {
 /// table of measures, printed to stdout.
 pub fn evaluate(config: &EvalConfig) -> anyhow::Result<()> {
     let Some(data) = &config.data else {
-        let path = config.pipeline.models.join(scoring::learned::MANIFEST);
-        let manifest: scoring::learned::Manifest = serde_json::from_slice(
-            &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
-        )
-        .with_context(|| format!("{}: not a models manifest", path.display()))?;
+        let manifest: scoring::learned::Manifest = match &config.pipeline.models {
+            Some(dir) => {
+                let path = dir.join(scoring::learned::MANIFEST);
+                serde_json::from_slice(
+                    &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+                )
+                .with_context(|| format!("{}: not a models manifest", path.display()))?
+            }
+            None => scoring::learned::embedded_manifest().map_err(anyhow::Error::msg)?,
+        };
         print!("{}", eval::render_manifest(&manifest));
         return Ok(());
     };

@@ -4,7 +4,6 @@
 //! to the policy is CPU-only and takes microseconds; the register is the only I/O.
 
 use std::panic::AssertUnwindSafe;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -129,12 +128,12 @@ impl Pipeline {
         })
     }
 
-    /// The shipped lexicons and default policy, the models in `models`, default repetition memory.
-    pub fn shipped(models: &Path) -> Result<Self, String> {
+    /// The shipped lexicons, default policy and built-in models, default repetition memory.
+    pub fn shipped() -> Result<Self, String> {
         Self::new(
             ActivePolicies::resolve(Sources::from_file(include_str!("policy/default.toml"))?)?,
             repetition::Config::default(),
-            Box::new(LearnedScorer::load(models)?),
+            Box::new(LearnedScorer::load(None)?),
         )
     }
 

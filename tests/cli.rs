@@ -431,3 +431,33 @@ fn an_author_is_exported_erased_and_texts_purged_from_the_command_line() {
     );
     assert!(!ok && err.contains("at least 1 day"), "{err}");
 }
+
+#[test]
+fn the_binary_scores_from_any_directory_with_its_built_in_models() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seula"))
+        .arg("score")
+        .current_dir(dir.path())
+        .env("SEULA_LOG", "warn")
+        .env_remove("SEULA_MODELS")
+        .env_remove("SEULA_POLICY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start seula");
+    let line = json!({"id": "a", "text": "vitun idiootti"}).to_string();
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(line.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("run seula");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(answer["action"], "hide", "{answer}");
+    let (ok, table, err) = seula(&["eval"], dir.path());
+    assert!(ok && table.contains("toxicity"), "{err}");
+}

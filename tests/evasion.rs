@@ -98,8 +98,7 @@ fn letters_with(text: &str, stacks: &[&str]) -> String {
 }
 
 fn pipeline() -> Pipeline {
-    Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-        .expect("pipeline")
+    Pipeline::shipped().expect("pipeline")
 }
 
 fn decide(pipeline: &Pipeline, text: &str) -> Outcome {

@@ -225,8 +225,7 @@ impl Scorer for Defective {
 #[tokio::test]
 async fn a_panic_fails_its_comment_alone_is_answered_500_and_counted() {
     let app = spawn_app_limited(None, Limits::default(), |state| {
-        let scorer =
-            seula::scoring::learned::LearnedScorer::load(&common::models()).expect("models");
+        let scorer = seula::scoring::learned::LearnedScorer::load(None).expect("models");
         let sources = state.pipeline.policies().sources.clone();
         let policies = seula::pipeline::ActivePolicies::resolve(sources).expect("policies");
         let pipeline = Pipeline::new(

@@ -299,3 +299,42 @@ async fn replay_reports_what_a_candidate_would_change_and_how_it_agrees() {
     assert_eq!(profanity["points"].as_array().map(Vec::len), Some(19));
     assert_eq!(profanity["support"], 1);
 }
+
+#[tokio::test]
+async fn what_policy_show_prints_is_accepted_back_by_every_endpoint_that_takes_a_policy() {
+    let app = spawn_app().await;
+    let shown = std::process::Command::new(env!("CARGO_BIN_EXE_seula"))
+        .args(["policy", "show"])
+        .env("SEULA_LOG", "warn")
+        .env_remove("SEULA_DATABASE_URL")
+        .env_remove("SEULA_POLICY")
+        .output()
+        .expect("run seula policy show");
+    let shown = String::from_utf8(shown.stdout).expect("UTF-8");
+    assert!(
+        shown.starts_with("name = \"default\"\nversion = 1\n"),
+        "{shown}"
+    );
+    let tightened = shown.replacen("toxicity = 0.6", "toxicity = 0.5", 1);
+    let (status, body) = post_toml(&app, "/v1/policies/default/replay", &tightened).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = post_toml(
+        &app,
+        "/v1/policies/default/versions?note=from%20show",
+        &tightened,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["version"]),
+        (StatusCode::CREATED, &json!(2)),
+        "{body}"
+    );
+    // A channel's policy as shown (the whole resolved policy) is a valid set of overrides.
+    let (status, body) = post_toml(
+        &app,
+        "/v1/policies/chat/versions",
+        &shown.replacen("default", "chat", 1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}

@@ -146,7 +146,7 @@ static COMMENT: LazyLock<Comment> = LazyLock::new(|| Comment {
     ..Comment::new("c", "MIKSI TÄÄ EI TOIMI!!!! vitun operaattori")
 });
 static DECIDED: LazyLock<Outcome> = LazyLock::new(|| {
-    Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+    Pipeline::shipped()
         .expect("pipeline")
         .decide(&COMMENT, AuthorHistory::default(), created_at())
 });

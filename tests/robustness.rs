@@ -137,10 +137,7 @@ impl Rng {
     }
 }
 
-static PIPELINE: LazyLock<Pipeline> = LazyLock::new(|| {
-    Pipeline::shipped(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-        .expect("pipeline")
-});
+static PIPELINE: LazyLock<Pipeline> = LazyLock::new(|| Pipeline::shipped().expect("pipeline"));
 
 fn check(pipeline: &Pipeline, text: &str) {
     let chars = text.chars().count();

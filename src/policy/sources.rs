@@ -3,7 +3,8 @@
 //!
 //! A policy file (`default.toml`, `--policy FILE`) holds the default and `[channels.NAME]`
 //! overrides at once; [`Sources::from_file`] splits it, which is how the register gets its
-//! first version of each. A source never names itself or its version: the register does.
+//! first version of each. The register names and numbers each source; a `name` or `version`
+//! in its text (as `seula policy show` prints them) is read past.
 
 use std::collections::BTreeMap;
 
@@ -19,21 +20,20 @@ pub struct Source {
 }
 
 impl Source {
-    /// Parses the text; `name`, `version` and `channels` are not a source's to set.
+    /// Parses the text. `name` and `version`, as `seula policy show` prints them, are read past:
+    /// the register names and numbers its versions. `channels` is not a source's to set.
     pub fn table(&self) -> Result<toml::Table, String> {
-        let table: toml::Table = toml::from_str(&self.toml).map_err(|e| e.to_string())?;
-        let reserved: Vec<&str> = ["name", "version", "channels"]
-            .into_iter()
-            .filter(|k| table.contains_key(*k))
-            .collect();
-        if reserved.is_empty() {
-            Ok(table)
-        } else {
-            Err(format!(
-                "{}: set by the register, leave it out",
-                reserved.join(", ")
-            ))
+        let mut table: toml::Table = toml::from_str(&self.toml).map_err(|e| e.to_string())?;
+        if table.contains_key("channels") {
+            return Err(
+                "channels: a policy version is one policy; send each channel's \
+                        overrides to its own name"
+                    .into(),
+            );
         }
+        table.remove("name");
+        table.remove("version");
+        Ok(table)
     }
 }
 
@@ -163,12 +163,15 @@ mod tests {
             err,
             "channels.chat: actions.hide.toxicity: 1.7 is not in [0, 1]"
         );
-        let named = Source {
+        let nested = Source {
             version: 2,
-            toml: "version = 3\n".into(),
+            toml: "[channels.x.actions.hide]\ninsult = 0.5\n".into(),
         };
-        let err = Policies::resolve(&sources.with("chat", named)).expect_err("reserved");
-        assert!(err.contains("version: set by the register"), "{err}");
+        let err = Policies::resolve(&sources.with("chat", nested)).expect_err("reserved");
+        assert!(
+            err.starts_with("channels.chat: channels: a policy version is one policy"),
+            "{err}"
+        );
         assert!(valid_name("x") && valid_name("fb-fi_2") && !valid_name("X") && !valid_name(""));
     }
 }

@@ -29,6 +29,21 @@ pub const MANIFEST: &str = "manifest.json";
 pub const TOKENIZER: &str = "tokenizer.json";
 pub const VECTORS: &str = "vectors.bin";
 
+/// The models of the `models/` folder the binary was built from, so that it serves from any
+/// directory; `--models` still loads others.
+const EMBEDDED: [(&str, &[u8]); 5] = [
+    (MANIFEST, include_bytes!("../../models/manifest.json")),
+    (TOKENIZER, include_bytes!("../../models/tokenizer.json")),
+    (VECTORS, include_bytes!("../../models/vectors.bin")),
+    ("fi.bin", include_bytes!("../../models/fi.bin")),
+    ("en.bin", include_bytes!("../../models/en.bin")),
+];
+
+/// The built-in models' manifest: their version and measures.
+pub fn embedded_manifest() -> Result<Manifest, String> {
+    serde_json::from_slice(EMBEDDED[0].1).map_err(|e| format!("the built-in {MANIFEST}: {e}"))
+}
+
 /// The file of one language's model.
 pub fn model_file(language: &str) -> String {
     format!("{language}.bin")
@@ -125,22 +140,33 @@ pub struct LearnedScorer {
 }
 
 impl LearnedScorer {
-    /// Loads and checks the models in `dir`.
-    pub fn load(dir: &Path) -> Result<Self, String> {
-        let read = |name: &str| {
-            std::fs::read(dir.join(name)).map_err(|e| {
-                format!(
-                    "reading {}: {e} (set --models or SEULA_MODELS to the models folder, or run `seula train`)",
-                    dir.join(name).display()
-                )
-            })
+    /// Loads and checks the models in `dir`, or with `None` the models built into the binary
+    /// (the `models/` folder it was built from).
+    pub fn load(dir: Option<&Path>) -> Result<Self, String> {
+        let origin = match dir {
+            Some(dir) => dir.display().to_string(),
+            None => "the built-in models".to_string(),
+        };
+        let read = |name: &str| -> Result<Vec<u8>, String> {
+            match dir {
+                Some(dir) => std::fs::read(dir.join(name)).map_err(|e| {
+                    format!(
+                        "reading {}: {e} (set --models or SEULA_MODELS to the models folder, or leave it unset for the built-in models)",
+                        dir.join(name).display()
+                    )
+                }),
+                None => EMBEDDED
+                    .iter()
+                    .find(|(file, _)| *file == name)
+                    .map(|(_, bytes)| bytes.to_vec())
+                    .ok_or_else(|| format!("no built-in {name}")),
+            }
         };
         let manifest: Manifest = serde_json::from_slice(&read(MANIFEST)?)
-            .map_err(|e| format!("{}: {e}", dir.join(MANIFEST).display()))?;
+            .map_err(|e| format!("{origin}: {MANIFEST}: {e}"))?;
         if manifest.feature_schema != features::SCHEMA {
             return Err(format!(
-                "{} was trained on feature schema {}, this build computes schema {}: retrain with `seula train`",
-                dir.display(),
+                "{origin} were trained on feature schema {}, this build computes schema {}: retrain with `seula train`",
                 manifest.feature_schema,
                 features::SCHEMA
             ));
@@ -151,29 +177,28 @@ impl LearnedScorer {
                 .files
                 .iter()
                 .find(|f| f.name == name)
-                .ok_or_else(|| format!("{MANIFEST} in {} lists no {name}", dir.display()))?;
+                .ok_or_else(|| format!("{origin}: {MANIFEST} lists no {name}"))?;
             let actual = sha256_hex(&bytes);
             if actual != entry.sha256 {
                 return Err(format!(
-                    "{} does not match {MANIFEST} (SHA-256 {actual}, expected {}): the file changed after training",
-                    dir.join(name).display(),
+                    "{origin}: {name} does not match {MANIFEST} (SHA-256 {actual}, expected {}): the file changed after training",
                     entry.sha256
                 ));
             }
             Ok(bytes)
         };
         let tokenizer = tokenizers::Tokenizer::from_bytes(verified(TOKENIZER)?)
-            .map_err(|e| format!("{}: {e}", dir.join(TOKENIZER).display()))?;
+            .map_err(|e| format!("{origin}: {TOKENIZER}: {e}"))?;
         let vectors: SubwordVectors = postcard::from_bytes(&verified(VECTORS)?)
-            .map_err(|e| format!("{}: {e}", dir.join(VECTORS).display()))?;
+            .map_err(|e| format!("{origin}: {VECTORS}: {e}"))?;
         vectors
             .check()
-            .map_err(|e| format!("{}: {e}", dir.join(VECTORS).display()))?;
+            .map_err(|e| format!("{origin}: {VECTORS}: {e}"))?;
         let featurizer = Featurizer::new(tokenizer, vectors);
         let language = |name: &str| -> Result<Linear, String> {
             let file = model_file(name);
             let model: LanguageModel = postcard::from_bytes(&verified(&file)?)
-                .map_err(|e| format!("{}: {e}", dir.join(&file).display()))?;
+                .map_err(|e| format!("{origin}: {file}: {e}"))?;
             let dense = featurizer.dense_width(model.vectors);
             Linear::new(model, dense)
         };
@@ -273,18 +298,22 @@ mod tests {
     }
 
     fn load_error(dir: &Path) -> String {
-        LearnedScorer::load(dir).err().expect("refused")
+        LearnedScorer::load(Some(dir)).err().expect("refused")
     }
 
     #[test]
-    fn the_shipped_models_load() {
+    fn the_shipped_models_load_from_their_folder_and_built_in_alike() {
         let dir = shipped_copy();
-        let scorer = LearnedScorer::load(dir.path()).expect("shipped models");
+        let scorer = LearnedScorer::load(Some(dir.path())).expect("shipped models");
         assert!(
             scorer.version().starts_with("linear-"),
             "{}",
             scorer.version()
         );
+        let built_in = LearnedScorer::load(None).expect("built-in models");
+        assert_eq!(built_in.version(), scorer.version());
+        let manifest = embedded_manifest().expect("manifest");
+        assert_eq!(manifest.version, scorer.version());
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub fn models() -> std::path::PathBuf {
 
 pub fn pipeline_config() -> PipelineConfig {
     PipelineConfig {
-        models: models(),
+        models: None,
         policy: None,
         repetition_window_hours: 24,
         repetition_authors: 1000,
