@@ -175,16 +175,7 @@ impl Pipeline {
             (Some(r), Some(author)) => r.author_history(author).await?,
             _ => AuthorHistory::default(),
         };
-        let decided = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.decide(comment, history, Utc::now())
-        }));
-        let mut outcome = decided.map_err(|panic| {
-            RunError::Panicked(format!(
-                "scoring {:?}: {}",
-                comment.id,
-                panic_message(&*panic)
-            ))
-        })?;
+        let mut outcome = self.decide_caught(comment, history, true)?;
         if let Some(register) = register
             .filter(|_| register::is_recorded(outcome.decision.action, outcome.decision.priority))
         {
@@ -196,9 +187,44 @@ impl Pipeline {
         Ok(outcome)
     }
 
+    /// Scores and decides without recording the comment or remembering it for repetition (a
+    /// client that asks nothing be stored). A panic fails this comment alone.
+    pub fn decide_unstored(&self, comment: &Comment) -> Result<Outcome, RunError> {
+        self.decide_caught(comment, AuthorHistory::default(), false)
+    }
+
+    fn decide_caught(
+        &self,
+        comment: &Comment,
+        history: AuthorHistory,
+        keep: bool,
+    ) -> Result<Outcome, RunError> {
+        let decided = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.decide_keeping(comment, history, Utc::now(), keep)
+        }));
+        decided.map_err(|panic| {
+            RunError::Panicked(format!(
+                "scoring {:?}: {}",
+                comment.id,
+                panic_message(&*panic)
+            ))
+        })
+    }
+
     /// Every stage but the register: CPU only. `now` is the server's clock: it orders
     /// repetition and stands in for a missing `created_at`.
     pub fn decide(&self, comment: &Comment, history: AuthorHistory, now: DateTime<Utc>) -> Outcome {
+        self.decide_keeping(comment, history, now, true)
+    }
+
+    /// [`Pipeline::decide`]; the repetition memory remembers the comment only when `keep`.
+    fn decide_keeping(
+        &self,
+        comment: &Comment,
+        history: AuthorHistory,
+        now: DateTime<Utc>,
+        keep: bool,
+    ) -> Outcome {
         let start = Instant::now();
         let mut stages = Vec::with_capacity(5);
         let mut lap = |stage: Stage, since: &mut Instant| {
@@ -214,9 +240,13 @@ impl Pipeline {
         let author = comment.author.as_ref().and_then(|a| a.id.as_deref());
         // Arrival order on the server's clock: a client's created_at cannot move a comment
         // out of the repetition window.
-        signals.repetition =
-            self.repetition
-                .observe(&comment.id, author, repetition::fingerprint(&text), now);
+        signals.repetition = self.repetition.observe(
+            &comment.id,
+            author,
+            repetition::fingerprint(&text),
+            now,
+            keep,
+        );
         lap(Stage::Signals, &mut t);
 
         let assessment = self.scorer.score(&comment.text, &text, &signals);

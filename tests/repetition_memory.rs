@@ -41,6 +41,7 @@ fn filled_memory_stays_within_its_bound() {
             Some(&format!("author{}", i % 2_500)),
             fingerprint.clone(),
             at,
+            true,
         );
     }
     let used = ALLOCATOR.allocated() - before;

@@ -216,6 +216,11 @@ pub fn required(method: &Method, path: &str) -> Option<Role> {
         "/" if reads => return None,
         _ if reads && path.starts_with("/assets/") && !path.contains("..") => return None,
         "/v1/score" | "/v1/score:batch" if *method == Method::POST => Role::Scorer,
+        "/v1alpha1/comments:analyze" | "/v1alpha1/comments:suggestscore"
+            if *method == Method::POST =>
+        {
+            Role::Scorer
+        }
         "/healthz" | "/readyz" | "/metrics" if reads => Role::Scorer,
         _ if path.starts_with("/v1/policies") && !reads => Role::Admin,
         _ if path.starts_with("/v1/authors/") && *method == Method::DELETE => Role::Admin,
@@ -224,9 +229,19 @@ pub fn required(method: &Method, path: &str) -> Option<Role> {
     Some(role)
 }
 
-/// The key of `Authorization: Bearer KEY` (the scheme in any case).
-fn bearer(request: &Request) -> Result<&str, ApiError> {
+/// The key of `Authorization: Bearer KEY` (the scheme in any case), or on Perspective's paths
+/// of `?key=KEY`, as Perspective's clients send it.
+fn bearer(request: &Request) -> Result<String, ApiError> {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        if request.uri().path().starts_with("/v1alpha1/") {
+            let query =
+                axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(
+                    request.uri(),
+                );
+            if let Some(key) = query.ok().and_then(|q| q.0.get("key").cloned()) {
+                return Ok(key);
+            }
+        }
         return Err(ApiError::Unauthorized(
             "an API key is required: send Authorization: Bearer KEY".into(),
         ));
@@ -236,13 +251,15 @@ fn bearer(request: &Request) -> Result<&str, ApiError> {
         let token = token.trim();
         (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
     });
-    token.ok_or_else(|| ApiError::Unauthorized("expected Authorization: Bearer KEY".into()))
+    token
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::Unauthorized("expected Authorization: Bearer KEY".into()))
 }
 
 /// The caller of a request that `needs` a role, with keys configured, or why it may not go on.
 fn authorize(keys: &ApiKeys, request: &Request, needs: Role) -> Result<Caller, ApiError> {
     let caller = keys
-        .find(bearer(request)?)
+        .find(&bearer(request)?)
         .ok_or_else(|| ApiError::Unauthorized("unknown API key".into()))?;
     if caller.role < needs {
         return Err(ApiError::Forbidden(format!(
@@ -620,6 +637,8 @@ mod tests {
             ("POST", "/v1/cases/12/decisions", Some(Moderator)),
             ("GET", "/v1/authors/fb:user:1", Some(Moderator)),
             ("DELETE", "/v1/authors/fb:user:1", Some(Admin)),
+            ("POST", "/v1alpha1/comments:analyze", Some(Scorer)),
+            ("POST", "/v1alpha1/comments:suggestscore", Some(Scorer)),
             ("GET", "/v1/audit", Some(Moderator)),
             ("GET", "/v1/policies", Some(Moderator)),
             ("GET", "/v1/policies/default/versions", Some(Moderator)),

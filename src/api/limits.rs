@@ -132,7 +132,7 @@ pub async fn by_key(State(state): State<AppState>, request: Request, next: Next)
 
 /// The endpoints a rate limit covers: the API, not the health checks, metrics or the page.
 fn limited(path: &str) -> bool {
-    path.starts_with("/v1/")
+    path.starts_with("/v1/") || path.starts_with("/v1alpha1/")
 }
 
 fn body_error(e: &axum::Error) -> ApiError {

@@ -6,6 +6,7 @@ pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod page;
+pub mod perspective;
 pub mod policies;
 pub mod server;
 pub mod wire;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::routes())
         .merge(policies::routes())
         .merge(page::routes())
+        .merge(perspective::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Keep these last, innermost first: a layer covers only what was added before it.

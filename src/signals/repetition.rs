@@ -253,14 +253,16 @@ impl Memory {
             + lru(c.max_buckets, c.per_bucket, std::mem::size_of::<Posted>())
     }
 
-    /// Remembers this comment and tells how often it was seen before; the same comment id twice
-    /// counts once.
+    /// Tells how often this comment was seen before and, when `keep`, remembers it; the same
+    /// comment id twice counts once. Without `keep` (a client that asks nothing be stored) the
+    /// memory is only read.
     pub fn observe(
         &self,
         comment_id: &str,
         author_id: Option<&str>,
         fingerprint: Option<Fingerprint>,
         at: DateTime<Utc>,
+        keep: bool,
     ) -> Repetition {
         let Some(fingerprint) = fingerprint else {
             return Repetition::default();
@@ -283,9 +285,13 @@ impl Memory {
             let State { authors, buckets } = &mut *state;
             let mut candidates: Vec<Posted> = Vec::new();
             for key in fingerprint.bands {
-                let bucket = buckets.get_or_insert_mut(key, VecDeque::new);
-                candidates.extend(bucket.iter().filter(|p| p.author != author));
-                remember(bucket, posted, self.config.per_bucket, |p| *p == posted);
+                if keep {
+                    let bucket = buckets.get_or_insert_mut(key, VecDeque::new);
+                    candidates.extend(bucket.iter().filter(|p| p.author != author));
+                    remember(bucket, posted, self.config.per_bucket, |p| *p == posted);
+                } else if let Some(bucket) = buckets.peek(&key) {
+                    candidates.extend(bucket.iter().filter(|p| p.author != author));
+                }
             }
             candidates.sort_unstable();
             candidates.dedup();
@@ -295,12 +301,16 @@ impl Memory {
                     earlier.push((p.author, *s));
                 }
             }
-            let history = authors.get_or_insert_mut(author, VecDeque::new);
-            history.retain(|s| s.at >= oldest);
-            earlier.extend(history.iter().map(|s| (author, *s)));
-            remember(history, seen, self.config.per_author, |s| {
-                s.comment == comment
-            });
+            if keep {
+                let history = authors.get_or_insert_mut(author, VecDeque::new);
+                history.retain(|s| s.at >= oldest);
+                earlier.extend(history.iter().map(|s| (author, *s)));
+                remember(history, seen, self.config.per_author, |s| {
+                    s.comment == comment
+                });
+            } else if let Some(history) = authors.peek(&author) {
+                earlier.extend(history.iter().map(|s| (author, *s)));
+            }
         }
 
         let near = |s: &Seen| {
@@ -450,7 +460,7 @@ mod tests {
     fn check(name: &str, config: &Config, steps: &[Step]) {
         let memory = Memory::new(config.clone());
         for &(id, author, text, minute, (same_author, other_authors)) in steps {
-            let got = memory.observe(id, author, fp(text), at(minute));
+            let got = memory.observe(id, author, fp(text), at(minute), true);
             let want = Repetition {
                 same_author,
                 other_authors,
@@ -631,7 +641,13 @@ mod tests {
         let memory = Memory::new(config);
         for i in 0..500 {
             let text = fp(&format!("kommentti numero {i} kirjoittajalta {}", i % 37));
-            memory.observe(&format!("c{i}"), Some(&format!("a{}", i % 37)), text, at(i));
+            memory.observe(
+                &format!("c{i}"),
+                Some(&format!("a{}", i % 37)),
+                text,
+                at(i),
+                true,
+            );
         }
         let state = memory.state.lock().expect("lock");
         assert!(state.authors.len() <= 10 && state.buckets.len() <= 20);
