@@ -1,6 +1,7 @@
 //! Criterion benches over the golden fixtures: normalisation, signals, and the whole CPU path
 //! (normalize → signals → scores → policy), one comment per iteration, cycling through them all;
-//! and the worst case, the longest text allowed with every word disguised.
+//! the worst case, the longest text allowed with every word disguised; and a community's word
+//! lists of 1,000 entries.
 
 mod common;
 
@@ -13,6 +14,7 @@ use seula::domain::Comment;
 use seula::normalize::normalize;
 use seula::pipeline::Pipeline;
 use seula::policy::AuthorHistory;
+use seula::policy::words::Words;
 use seula::signals::{self, Lexicons};
 
 /// Runs `f` on the next item each iteration, so the figure is a per-comment time over the mix.
@@ -58,6 +60,22 @@ fn stages(c: &mut Criterion) {
     let longest = Comment::new("longest", text);
     c.bench_function("pipeline_longest_disguised", |b| {
         b.iter(|| black_box(pipeline.decide(&longest, AuthorHistory::default(), now)))
+    });
+    // A community's word lists of 1,000 entries (stems, whole words and two-word phrases),
+    // matched over each fixture comment: what they add to a comment's time.
+    let entry = |i: usize| match i % 3 {
+        0 => format!("sana{i}*"),
+        1 => format!("word{i}"),
+        _ => format!("kaksi{i} sanaa*"),
+    };
+    let words = Words::new(
+        (0..500).map(entry).collect(),
+        (500..900).map(entry).collect(),
+        (900..1000).map(entry).collect(),
+    )
+    .expect("word lists");
+    per_comment(c, "word_lists_1000", &normalized, |(comment, text)| {
+        (words.find(&comment.text, text), words.allowed(text))
     });
 }
 

@@ -97,6 +97,11 @@ impl Span {
         Self { start, end }
     }
 
+    /// Whether the two share a character.
+    pub fn overlaps(self, other: Span) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+
     /// The least span that covers both (tokens can stand in reverse order under a
     /// bidirectional override, so the first token's start is not always the least).
     pub fn cover(self, other: Span) -> Span {

@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::Comment;
+use crate::domain::{Comment, Span};
 use crate::normalize::normalize;
 use crate::policy::{self, AuthorHistory, Decision, Policies, Sources};
 use crate::register::{self, NewCase, Register, RegisterError};
@@ -236,7 +236,17 @@ impl Pipeline {
         lap(Stage::Normalize, &mut t);
 
         let at = comment.created_at.unwrap_or(now);
+        let active = self.policies.load();
+        let policy = active.policies.for_channel(comment.channel.as_deref());
         let mut signals = signals::extract(&self.lexicons, comment, &text, at);
+        if !policy.words.is_empty() {
+            // The community's own words: its allowed ones silence the shipped lexicons there.
+            let allowed = policy.words.allowed(&text);
+            let free = |span: &Span| !allowed.iter().any(|a| a.overlaps(*span));
+            signals.profanity.retain(|h| free(&h.span));
+            signals.toxic.retain(|h| free(&h.span));
+            signals.words = policy.words.find(&comment.text, &text);
+        }
         let author = comment.author.as_ref().and_then(|a| a.id.as_deref());
         // Arrival order on the server's clock: a client's created_at cannot move a comment
         // out of the repetition window.
@@ -252,8 +262,6 @@ impl Pipeline {
         let assessment = self.scorer.score(&comment.text, &text, &signals);
         lap(Stage::Scoring, &mut t);
 
-        let active = self.policies.load();
-        let policy = active.policies.for_channel(comment.channel.as_deref());
         let mut decision = policy::decide(
             policy,
             &assessment.scores,

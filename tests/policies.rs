@@ -338,3 +338,70 @@ async fn what_policy_show_prints_is_accepted_back_by_every_endpoint_that_takes_a
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+#[tokio::test]
+async fn a_channels_word_lists_change_decisions_live_and_are_audited() {
+    let app = spawn_app().await;
+    let on_chat = |id: &str, text: &str| json!({"id": id, "text": text, "channel": "chat"});
+    // Before: a compound the shipped lexicons do not know, and a word they flag.
+    let (_, before) = app
+        .score(&on_chat("w1", "Tämä muistuttaa minua Sipsikissasta"))
+        .await;
+    assert_eq!(before["action"], "allow", "{before}");
+    let (_, flagged) = app.score(&on_chat("w2", "Perkele, taas myöhässä")).await;
+    assert!(
+        flagged["signals"]["profanity"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
+        "{flagged}"
+    );
+
+    let lists =
+        "[words]\nbanned = [\"sipsikis*\"]\nsuspect = [\"huijar*\"]\nallowed = [\"perkele*\"]\n";
+    let (status, body) =
+        post_toml(&app, "/v1/policies/chat/versions?note=word%20lists", lists).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let version = body["version"].as_i64().expect("version");
+    let (status, body) = app
+        .post_raw(
+            &format!("/v1/policies/chat/versions/{version}/activate"),
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (_, banned) = app
+        .score(&on_chat("w3", "Tämä muistuttaa minua Sipsikissasta"))
+        .await;
+    assert_eq!(banned["action"], "hide", "{banned}");
+    assert_eq!(banned["reasons"][0]["code"], "wordlist.banned", "{banned}");
+    assert_eq!(banned["reasons"][0]["span"], json!([22, 35]), "{banned}");
+    let (_, suspect) = app.score(&on_chat("w4", "Olette huijareita kaikki")).await;
+    assert_eq!(suspect["action"], "review", "{suspect}");
+    let (_, allowed) = app.score(&on_chat("w5", "Perkele, taas myöhässä")).await;
+    assert_eq!(allowed["signals"]["profanity"], json!([]), "{allowed}");
+    // Other channels keep the default, which has no lists.
+    let (_, elsewhere) = app
+        .score(&json!({"id": "w6", "text": "Sipsikissa oli lapsena paras kirja"}))
+        .await;
+    assert_eq!(elsewhere["reasons"], json!([]), "{elsewhere}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE kind IN ('policy_version', 'policy_activated')")
+            .await
+            - app.count("SELECT COUNT(*) FROM audit WHERE actor = 'seula' AND kind IN ('policy_version', 'policy_activated')").await,
+        2
+    );
+
+    let bad = "[words]\nbanned = [\"ok*\", \"\", \"Iso\"]\n";
+    let (status, body) = post_toml(&app, "/v1/policies/chat/versions", bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("words.banned[1] \"\": empty entry"),
+        "{message}"
+    );
+    assert!(
+        message.contains("words.banned[2] \"Iso\": write entries in lowercase"),
+        "{message}"
+    );
+}

@@ -22,7 +22,6 @@ use super::error::ApiError;
 use crate::domain::{Comment, Reason};
 use crate::pipeline::{Outcome, RunError};
 use crate::register::{NewDecision, Verdict};
-use crate::scoring::Scores;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -89,21 +88,10 @@ pub fn attribute_names() -> impl Iterator<Item = &'static str> {
 }
 
 fn value_of(outcome: &Outcome, score: &str) -> f32 {
-    let s: &Scores = &outcome.assessment.scores;
-    match score {
-        "toxicity" => s.toxicity,
-        "severe_toxicity" => s.severe_toxicity,
-        "insult" => s.insult,
-        "threat" => s.threat,
-        "identity_attack" => s.identity_attack,
-        "profanity" => s.profanity,
-        "spam" => s.spam,
-        "urgency" => s.urgency,
-        "troll" => s.troll,
-        "fake_account" => s.fake_account,
-        // Sentiment runs from -1 (negative) to 1; as a probability-like score of negativity.
-        _ => ((1.0 - outcome.assessment.sentiment.score) / 2.0).clamp(0.0, 1.0),
-    }
+    outcome.assessment.scores.get(score).unwrap_or_else(|| {
+        // `sentiment_negative`: sentiment runs from -1 (negative) to 1, as a score of negativity.
+        ((1.0 - outcome.assessment.sentiment.score) / 2.0).clamp(0.0, 1.0)
+    })
 }
 
 /// Whether a reason's span is evidence for a score: the span scores of an attribute.

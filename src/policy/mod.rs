@@ -10,6 +10,7 @@
 pub mod replay;
 pub mod reply;
 mod sources;
+pub mod words;
 
 pub use sources::{DEFAULT, Source, Sources, valid_name};
 
@@ -40,6 +41,9 @@ pub struct Policy {
     /// A hostile comment aimed at a named employee or a staff role.
     pub staff_attack: Handling,
     pub reply: reply::Reply,
+    /// The community's own banned, suspect and allowed words.
+    #[serde(default)]
+    pub words: words::Words,
 }
 
 /// The least a comment gets when a practice calls for it: the action and priority are raised to
@@ -202,8 +206,9 @@ impl Policies {
         let parse = |mut t: toml::Table, name: &str, version: u32| -> Result<Policy, String> {
             t.insert("name".into(), toml::Value::String(name.into()));
             t.insert("version".into(), toml::Value::Integer(version.into()));
-            let policy: Policy = t.try_into().map_err(|e: toml::de::Error| e.to_string())?;
+            let mut policy: Policy = t.try_into().map_err(|e: toml::de::Error| e.to_string())?;
             policy.validate().map_err(|e| e.to_string())?;
+            policy.words.compile().map_err(|e| e.join("; "))?;
             Ok(policy)
         };
         let mut errors = Vec::new();
@@ -213,7 +218,10 @@ impl Policies {
         let mut channels = HashMap::new();
         for (name, source) in &sources.channels {
             let mut merged = default_table.clone();
-            merge(&mut merged, source.table()?);
+            merge(
+                &mut merged,
+                source.table().map_err(|e| format!("channels.{name}: {e}"))?,
+            );
             match parse(merged, name, source.version) {
                 Ok(policy) => {
                     channels.insert(name.clone(), policy);
@@ -286,6 +294,13 @@ pub fn decide(
     } else {
         Action::Allow
     };
+    // The community's own lists: a banned word hides (or deletes), a suspect one is reviewed.
+    for hit in &signals.words {
+        action = action.max(match hit.list {
+            words::List::Banned => policy.words.banned_action,
+            words::List::Suspect => Action::Review,
+        });
+    }
     let urgent_need = fires(&a.prioritize, scores);
     if action == Action::Allow && urgent_need {
         action = Action::Prioritize;

@@ -43,8 +43,8 @@ pub struct Truncated {
     pub spans: usize,
 }
 
-/// Cuts the reasons (strongest first, so the weakest go) and the profanity, toxicity and
-/// urgency spans (in text order) to [`MAX_LISTED`] each. Personal data is counted but kept
+/// Cuts the reasons (strongest first, so the weakest go) and the profanity, toxicity, urgency
+/// and word-list spans (in text order) to [`MAX_LISTED`] each. Personal data is counted but kept
 /// whole here: the register masks every span of it; the answer lists the first [`MAX_LISTED`].
 pub fn cap(signals: &mut Signals, reasons: &mut Vec<Reason>) -> Option<Truncated> {
     fn cut<T>(list: &mut Vec<T>) -> usize {
@@ -56,6 +56,7 @@ pub fn cap(signals: &mut Signals, reasons: &mut Vec<Reason>) -> Option<Truncated
     let spans = cut(&mut signals.profanity)
         + cut(&mut signals.toxic)
         + cut(&mut signals.urgency)
+        + cut(&mut signals.words)
         + signals.personal_data.len().saturating_sub(MAX_LISTED);
     let reasons = cut(reasons);
     (reasons + spans > 0).then_some(Truncated {
@@ -72,6 +73,7 @@ pub fn forget_text(signals: &mut Signals, reasons: &mut [Reason]) {
     signals.profanity.iter_mut().for_each(|h| h.word.clear());
     signals.toxic.iter_mut().for_each(|h| h.word.clear());
     signals.urgency.iter_mut().for_each(|c| c.words.clear());
+    signals.words.iter_mut().for_each(|w| w.word.clear());
     if let Some(target) = &mut signals.staff_target {
         target.target.clear();
     }
@@ -122,6 +124,9 @@ pub struct Signals {
     pub personal_data: Vec<PersonalData>,
     /// The employee or staff role a hostile comment is aimed at.
     pub staff_target: Option<StaffTarget>,
+    /// Words of the community's own banned and suspect lists (its policy's `[words]`).
+    #[serde(default)]
+    pub words: Vec<crate::policy::words::WordHit>,
 }
 
 pub fn extract(
@@ -147,6 +152,7 @@ pub fn extract(
         urgency: lexicons.urgency.find(&comment.text, text),
         sentiment: lexicons.sentiment.weigh(text),
         personal_data: personal_data::find(&comment.text),
+        words: Vec::new(),
     }
 }
 
@@ -161,6 +167,12 @@ pub(crate) fn is_vowel(c: char) -> bool {
 /// Every signal that fired, as reasons; the policy orders them and adds its own.
 pub fn explain(signals: &Signals) -> Vec<Reason> {
     let mut reasons: Vec<Reason> = Vec::new();
+    reasons.extend(
+        signals
+            .words
+            .iter()
+            .map(crate::policy::words::WordHit::reason),
+    );
     reasons.extend(signals.profanity.iter().map(ProfanityHit::reason));
     reasons.extend(signals.toxic.iter().map(ToxicHit::reason));
     reasons.extend(signals.staff_target.iter().map(StaffTarget::reason));
