@@ -160,10 +160,11 @@ async fn score_batch(
     respond(&state, "score_batch", result)
 }
 
-fn respond<T: serde::Serialize>(
+/// The answer, JSON or the error's own, counted in the metrics under `endpoint`.
+fn respond<T: serde::Serialize, E: IntoResponse>(
     state: &AppState,
     endpoint: &'static str,
-    result: Result<T, ApiError>,
+    result: Result<T, E>,
 ) -> Response {
     let response = match result {
         Ok(body) => Json(body).into_response(),

@@ -16,9 +16,9 @@ use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::{AppState, respond};
 use crate::domain::{Comment, Reason};
 use crate::pipeline::{Outcome, RunError};
 use crate::register::{NewDecision, Verdict};
@@ -510,19 +510,6 @@ async fn suggest_score(
     }
     .await;
     respond(&state, "perspective_suggest", result)
-}
-
-fn respond<T: Serialize>(
-    state: &AppState,
-    endpoint: &'static str,
-    result: Result<T, PerspectiveError>,
-) -> Response {
-    let response = match result {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => e.into_response(),
-    };
-    state.metrics.request(endpoint, response.status().as_u16());
-    response
 }
 
 #[cfg(test)]

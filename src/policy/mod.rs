@@ -220,7 +220,9 @@ impl Policies {
             let mut merged = default_table.clone();
             merge(
                 &mut merged,
-                source.table().map_err(|e| format!("channels.{name}: {e}"))?,
+                source
+                    .table()
+                    .map_err(|e| format!("channels.{name}: {e}"))?,
             );
             match parse(merged, name, source.version) {
                 Ok(policy) => {
