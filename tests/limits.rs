@@ -27,6 +27,16 @@ fn quick(limits: Limits) -> Limits {
     }
 }
 
+/// A scoring request sent as is, its answer unread.
+async fn score_raw(app: &common::TestApp) -> reqwest::Response {
+    app.request(reqwest::Method::POST, "/v1/score")
+        .header("content-type", "application/json")
+        .body(contract_example().to_string())
+        .send()
+        .await
+        .expect("request")
+}
+
 /// Reads until the server closes the connection; what it sent.
 async fn read_to_close(stream: &mut TcpStream, within: Duration) -> Option<String> {
     let mut out = Vec::new();
@@ -128,13 +138,7 @@ async fn a_full_server_answers_429_before_reading_the_body() {
     holder.write_all(head.as_bytes()).await.expect("write");
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let response = app
-        .request(reqwest::Method::POST, "/v1/score")
-        .header("content-type", "application/json")
-        .body(contract_example().to_string())
-        .send()
-        .await
-        .expect("request");
+    let response = score_raw(&app).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()["retry-after"], "1");
     let body: Value = response.json().await.expect("JSON");
@@ -166,13 +170,7 @@ async fn each_address_and_each_key_gets_its_rate_and_is_told_when_to_retry() {
             StatusCode::TOO_MANY_REQUESTS
         ]
     );
-    let response = app
-        .request(reqwest::Method::POST, "/v1/score")
-        .header("content-type", "application/json")
-        .body(contract_example().to_string())
-        .send()
-        .await
-        .expect("request");
+    let response = score_raw(&app).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()["retry-after"], "1");
     let body: Value = response.json().await.expect("JSON");

@@ -51,6 +51,11 @@ impl Retention {
     pub fn is_empty(&self) -> bool {
         self.default.is_none() && self.channels.is_empty()
     }
+
+    /// The fewest days any channel keeps its texts: no case recorded since can have expired.
+    pub fn shortest(&self) -> Option<u32> {
+        self.channels.values().copied().chain(self.default).min()
+    }
 }
 
 impl std::str::FromStr for Retention {
@@ -211,8 +216,7 @@ impl Register {
         retention: &Retention,
         now: DateTime<Utc>,
     ) -> Result<usize, RegisterError> {
-        let keep_days = |channel: Option<&str>| retention.days(channel);
-        on_backend!(self, store => store.purge_texts(&keep_days, now))
+        on_backend!(self, store => store.purge_texts(retention, now))
     }
 
     pub async fn claim(
@@ -335,9 +339,11 @@ mod tests {
         let mixed: Retention = "default=90, facebook=30".parse().expect("parse");
         assert_eq!(mixed.days(Some("facebook")), Some(30));
         assert_eq!(mixed.days(Some("x")), Some(90));
+        assert_eq!(mixed.shortest(), Some(30));
         let only: Retention = "chat=7".parse().expect("parse");
         assert_eq!((only.days(Some("chat")), only.days(None)), (Some(7), None));
-        assert!("".parse::<Retention>().expect("parse").is_empty());
+        let none = "".parse::<Retention>().expect("parse");
+        assert!(none.is_empty() && none.shortest().is_none());
         for bad in ["chat=", "chat=-1", "chat=0", "x=seven"] {
             assert!(bad.parse::<Retention>().is_err(), "{bad}");
         }

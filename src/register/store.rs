@@ -690,31 +690,36 @@ where
         Ok(Some(erasure))
     }
 
-    /// Removes the texts of cases recorded before the cut-off their channel's retention gives
-    /// (`keep_days`: days for a channel, `None` to keep it), keeping scores, decisions and audit.
+    /// Removes the texts of cases recorded before the cut-off their channel's retention gives,
+    /// keeping scores, decisions and audit. Reads only cases older than the shortest period.
     /// Returns how many cases lost their text.
     pub async fn purge_texts(
         &self,
-        keep_days: &(dyn Fn(Option<&str>) -> Option<u32> + Sync),
+        retention: &super::Retention,
         now: DateTime<Utc>,
     ) -> Result<usize, RegisterError> {
         const PAGE: i64 = 500;
+        let before = |days: u32| now - chrono::TimeDelta::days(i64::from(days));
+        let Some(shortest) = retention.shortest() else {
+            return Ok(0);
+        };
         let (mut after, mut purged) = (0_i64, 0);
         loop {
             let page = sqlx::query_as::<_, QuotingRow>(
                 "SELECT id, channel, recorded_at, signals, reasons FROM moderation_case \
-                 WHERE id > $1 AND text_removed IS NULL ORDER BY id LIMIT $2",
+                 WHERE id > $1 AND text_removed IS NULL AND recorded_at < $2 ORDER BY id LIMIT $3",
             )
             .bind(after)
+            .bind(before(shortest))
             .bind(PAGE)
             .fetch_all(&self.pool)
             .await?;
             let Some(last) = page.last() else { break };
             after = last.id;
             let expired = page.iter().filter(|case| {
-                keep_days(case.channel.as_deref()).is_some_and(|days| {
-                    case.recorded_at < now - chrono::TimeDelta::days(i64::from(days))
-                })
+                retention
+                    .days(case.channel.as_deref())
+                    .is_some_and(|days| case.recorded_at < before(days))
             });
             let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
             for case in expired {

@@ -50,7 +50,6 @@ pub fn cap(signals: &mut Signals, reasons: &mut Vec<Reason>) -> Option<Truncated
     fn cut<T>(list: &mut Vec<T>) -> usize {
         let over = list.len().saturating_sub(MAX_LISTED);
         list.truncate(MAX_LISTED);
-        list.shrink_to_fit();
         over
     }
     let spans = cut(&mut signals.profanity)
