@@ -53,7 +53,9 @@ pub struct Author {
     pub bio: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     Fi,
@@ -109,6 +111,26 @@ impl Span {
     }
 }
 
+/// `[start, end]`: two character offsets.
+impl utoipa::PartialSchema for Span {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        let offset = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0));
+        ArrayBuilder::new()
+            .items(offset)
+            .min_items(Some(2))
+            .max_items(Some(2))
+            .description(Some(
+                "`[start, end)` in Unicode scalar values (characters) of the text as sent",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Span {}
+
 impl From<[usize; 2]> for Span {
     fn from([start, end]: [usize; 2]) -> Self {
         Self { start, end }
@@ -122,7 +144,19 @@ impl From<Span> for [usize; 2] {
 }
 
 /// The recommended action, weakest first, so `Ord` ranks them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Allow,
@@ -160,7 +194,19 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -180,7 +226,7 @@ impl Priority {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Route {
     CustomerService,
@@ -203,7 +249,7 @@ impl Route {
 }
 
 /// Advice to whoever answers the comment, beside the action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Recommendation {
     /// The comment holds the customer's personal data: answer in private messages, not in public.
@@ -213,7 +259,7 @@ pub enum Recommendation {
 }
 
 /// One explanation of the decision: a stable code, a human message, where in the text, how much it weighed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reason {
     pub code: String,
     pub message: String,

@@ -196,14 +196,14 @@ impl ApiKeys {
 ///
 /// | method | path | role |
 /// |---|---|---|
-/// | `GET`, `HEAD` | the moderators' page `/` and its assets `/assets/…` | none: public |
+/// | `GET`, `HEAD` | the moderators' page `/` and its assets `/assets/…`, `/openapi.json` | none: public |
 /// | `POST` | `/v1/score`, `/v1/score:batch` | scorer |
 /// | `GET`, `HEAD` | `/healthz`, `/readyz`, `/metrics` | scorer |
 /// | `GET`, `HEAD` | `/v1/policies…` | moderator |
 /// | any other | `/v1/policies…` | admin |
 /// | any | everything else: `/v1/cases…`, `/v1/authors…`, `/v1/audit`, and paths that do not exist | moderator |
 ///
-/// The page and its assets (no `..` in the path) are public because they hold no data (every case reaches the page
+/// The page, its assets (no `..` in the path) and the API's description are public because they hold no data (every case reaches the page
 /// through the JSON API, with the key the page asks for) and a browser cannot send a bearer key
 /// when it navigates. Paths that do not exist need a moderator, so a route added later is closed
 /// to scorers until it is listed here, and a scorer cannot tell a missing path from a forbidden
@@ -213,7 +213,7 @@ impl ApiKeys {
 pub fn required(method: &Method, path: &str) -> Option<Role> {
     let reads = *method == Method::GET || *method == Method::HEAD;
     let role = match path {
-        "/" if reads => return None,
+        "/" | "/openapi.json" if reads => return None,
         _ if reads && path.starts_with("/assets/") && !path.contains("..") => return None,
         "/v1/score" | "/v1/score:batch" if *method == Method::POST => Role::Scorer,
         "/v1alpha1/comments:analyze" | "/v1alpha1/comments:suggestscore"

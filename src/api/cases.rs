@@ -8,19 +8,20 @@ use std::str::FromStr;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, ErrorResponse, Refusals};
 use super::{AppState, body, query, wire};
 use crate::domain::{Action, Priority, Route};
 use crate::register::{
     AuditEntry, AuthorDetail, CaseDetail, CaseFilter, CaseSummary, Claim, Cursor, DecisionRecord,
-    Erasure, NewDecision, Page, Status,
+    Erasure, NewDecision, Page, Status, Verdict,
 };
 use crate::scoring::Scores;
 
@@ -33,15 +34,15 @@ const MAX_CLAIM_MINUTES: i64 = 120;
 /// Ids in one bulk decision.
 const MAX_BULK: usize = 256;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/cases", get(list))
-        .route("/v1/cases/decisions:batch", post(decide_many))
-        .route("/v1/cases/{id}", get(one))
-        .route("/v1/cases/{id}/claim", post(claim))
-        .route("/v1/cases/{id}/decisions", post(decide))
-        .route("/v1/authors/{id}", get(author).delete(erase_author))
-        .route("/v1/audit", get(audit))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(decide_many))
+        .routes(routes!(one))
+        .routes(routes!(claim))
+        .routes(routes!(decide))
+        .routes(routes!(author, erase_author))
+        .routes(routes!(audit))
 }
 
 /// A case id from the path; anything but a number names no case.
@@ -144,6 +145,33 @@ fn filter(query: &HashMap<String, String>) -> Result<CaseFilter, ApiError> {
     })
 }
 
+/// The queue: open and decided cases, overdue first, then by priority, newest first; every
+/// filter narrows it, unknown parameters are refused. Role: moderator.
+#[utoipa::path(get, path = "/v1/cases", tag = "register",
+    params(
+        ("status" = Option<Status>, Query, description = "`open` or `decided`"),
+        ("action" = Option<Action>, Query, description = "The action in force"),
+        ("priority" = Option<Priority>, Query),
+        ("channel" = Option<String>, Query),
+        ("route" = Option<Route>, Query),
+        ("author" = Option<String>, Query, description = "The author's id"),
+        ("since" = Option<DateTime<Utc>>, Query, description = "Recorded at or after (RFC 3339)"),
+        ("until" = Option<DateTime<Utc>>, Query, description = "Recorded before (RFC 3339)"),
+        ("q" = Option<String>, Query, description = "Text containing this"),
+        ("min_toxicity" = Option<f64>, Query, description = "At least this score (0–1); likewise `min_` + any score name", minimum = 0, maximum = 1),
+        ("min_severe_toxicity" = Option<f64>, Query, minimum = 0, maximum = 1),
+        ("min_insult" = Option<f64>, Query, minimum = 0, maximum = 1),
+        ("min_threat" = Option<f64>, Query, minimum = 0, maximum = 1),
+        ("min_identity_attack" = Option<f64>, Query, minimum = 0, maximum = 1),
+        ("min_profanity" = Option<f64>, Query, minimum = 0, maximum = 1),
+        ("min_spam" = Option<f64>, Query, minimum = 0, maximum = 1),
+        ("min_urgency" = Option<f64>, Query, minimum = 0, maximum = 1),
+        ("min_troll" = Option<f64>, Query, minimum = 0, maximum = 1),
+        ("min_fake_account" = Option<f64>, Query, minimum = 0, maximum = 1),
+        ("limit" = Option<usize>, Query, description = "Cases per page, 1–200 (50)", minimum = 1, maximum = 200),
+        ("cursor" = Option<String>, Query, description = "The `next` of the page before"),
+    ),
+    responses((status = 200, body = Page<CaseSummary>), Refusals))]
 async fn list(
     State(state): State<AppState>,
     query_string: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -162,6 +190,12 @@ async fn list(
     ))
 }
 
+/// One case with all its evidence, its decisions, its thread, its author and its audit
+/// entries. Role: moderator.
+#[utoipa::path(get, path = "/v1/cases/{id}", tag = "register",
+    params(("id" = i64, Path, description = "The case id")),
+    responses((status = 200, body = CaseDetail), Refusals,
+        (status = 404, description = "No such case", body = ErrorResponse)))]
 async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -175,12 +209,22 @@ async fn one(
         .ok_or_else(|| ApiError::NotFound(format!("case {id}")))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ClaimRequest {
+    /// How long the claim lasts: 1–120 minutes (15).
+    #[schema(minimum = 1, maximum = 120)]
     minutes: Option<i64>,
 }
 
+/// Claims a case for the caller, so that other moderators' decisions are refused until the
+/// claim ends; the body may be empty. Role: moderator.
+#[utoipa::path(post, path = "/v1/cases/{id}/claim", tag = "register",
+    params(("id" = i64, Path, description = "The case id")),
+    request_body(content = Option<ClaimRequest>),
+    responses((status = 200, body = Claim), Refusals,
+        (status = 404, description = "No such case", body = ErrorResponse),
+        (status = 409, description = "Another moderator holds a claim on it", body = ErrorResponse)))]
 async fn claim(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -204,9 +248,8 @@ async fn claim(
     Ok(Json(state.register.claim(id, &caller.name, until).await?))
 }
 
-/// A decision's body, checked beyond its shape: labels in the training data's names.
-fn decision(value: Value) -> Result<NewDecision, ApiError> {
-    let decision: NewDecision = wire::shaped(value)?;
+/// A decision checked beyond its shape: labels in the training data's names.
+fn checked(decision: NewDecision) -> Result<NewDecision, ApiError> {
     for (name, label) in &decision.labels {
         let ok = match name.as_str() {
             "label" => matches!(label.as_str(), Some("negative" | "neutral" | "positive")),
@@ -222,6 +265,13 @@ fn decision(value: Value) -> Result<NewDecision, ApiError> {
     Ok(decision)
 }
 
+/// A moderator's decision on a case; the latest is the outcome in force. Role: moderator.
+#[utoipa::path(post, path = "/v1/cases/{id}/decisions", tag = "register",
+    params(("id" = i64, Path, description = "The case id")),
+    request_body = NewDecision,
+    responses((status = 200, body = DecisionRecord), Refusals,
+        (status = 404, description = "No such case", body = ErrorResponse),
+        (status = 409, description = "Another moderator holds a claim on it", body = ErrorResponse)))]
 async fn decide(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -229,51 +279,72 @@ async fn decide(
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Json<DecisionRecord>, ApiError> {
     let id = case_id(&id)?;
-    let decision = decision(wire::parse_json(&body(bytes)?)?)?;
+    let decision = checked(wire::shaped(wire::parse_json(&body(bytes)?)?)?)?;
     Ok(Json(
         state.register.decide(id, &decision, &caller.name).await?,
     ))
 }
 
+/// The same decision on many cases: `ids` beside the fields of one decision ([`NewDecision`]).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct BulkDecision {
+    /// 1 to 256 case ids.
+    #[schema(min_items = 1, max_items = 256)]
+    ids: Vec<i64>,
+    decision: Verdict,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    route: Option<Route>,
+    #[serde(default)]
+    labels: serde_json::Map<String, Value>,
+}
+
+/// The answers to a bulk decision, in the order of its ids.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct BulkDecided {
+    items: Vec<BulkItem>,
+}
+
 /// One id's answer in a bulk decision.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 enum BulkItem {
-    Decided {
-        id: i64,
-        decision: DecisionRecord,
-    },
-    Failed {
-        id: i64,
-        error: super::error::ErrorBody,
-    },
+    Decided { id: i64, decision: DecisionRecord },
+    Failed { id: i64, error: ErrorBody },
 }
 
 /// `{"ids": [1, 2, 3], "decision": "hide", "note": …}`: the same decision on each case, each
 /// alone, answered in order; a case that fails (unknown, claimed by another) fails alone.
+/// Role: moderator.
+#[utoipa::path(post, path = "/v1/cases/decisions:batch", tag = "register",
+    request_body = BulkDecision,
+    responses((status = 200, body = BulkDecided), Refusals))]
 async fn decide_many(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     bytes: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let mut value = wire::parse_json(&body(bytes)?)?;
-    let ids: Vec<i64> = match value.as_object_mut().and_then(|o| o.remove("ids")) {
-        Some(ids) => {
-            wire::shaped(ids).map_err(|e| ApiError::InvalidRequest(format!("ids: {e}")))?
-        }
-        None => {
-            return Err(ApiError::InvalidRequest(
-                "ids: a list of case ids is required".into(),
-            ));
-        }
-    };
+) -> Result<Json<BulkDecided>, ApiError> {
+    let BulkDecision {
+        ids,
+        decision,
+        note,
+        route,
+        labels,
+    } = wire::shaped(wire::parse_json(&body(bytes)?)?)?;
     if ids.is_empty() || ids.len() > MAX_BULK {
         return Err(ApiError::Unprocessable(format!(
             "ids: 1 to {MAX_BULK} case ids (got {})",
             ids.len()
         )));
     }
-    let decision = decision(value)?;
+    let decision = checked(NewDecision {
+        decision,
+        note,
+        route,
+        labels,
+    })?;
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
         items.push(
@@ -289,9 +360,14 @@ async fn decide_many(
             },
         );
     }
-    Ok(Json(serde_json::json!({ "items": items })))
+    Ok(Json(BulkDecided { items }))
 }
 
+/// An author's counts and standing, with every case of theirs, newest first. Role: moderator.
+#[utoipa::path(get, path = "/v1/authors/{id}", tag = "register",
+    params(("id" = String, Path, description = "The author's id as the client sent it")),
+    responses((status = 200, body = AuthorDetail), Refusals,
+        (status = 404, description = "No such author", body = ErrorResponse)))]
 async fn author(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -306,6 +382,11 @@ async fn author(
 
 /// Erases an author (GDPR): their texts, ids and the notes on their cases go from the register,
 /// and what the repetition memory holds of them; counts, decisions and the audit stay.
+/// Role: admin.
+#[utoipa::path(delete, path = "/v1/authors/{id}", tag = "register",
+    params(("id" = String, Path, description = "The author's id as the client sent it")),
+    responses((status = 200, body = Erasure), Refusals,
+        (status = 404, description = "No such author", body = ErrorResponse)))]
 async fn erase_author(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -319,6 +400,15 @@ async fn erase_author(
 }
 
 /// The audit log, newest first: `case`, `actor`, `limit`, `cursor` (the `next` of a page).
+/// Role: moderator.
+#[utoipa::path(get, path = "/v1/audit", tag = "register",
+    params(
+        ("case" = Option<i64>, Query, description = "One case's entries"),
+        ("actor" = Option<String>, Query, description = "`seula` or an API key's name"),
+        ("limit" = Option<usize>, Query, description = "Entries per page, 1–200 (50)", minimum = 1, maximum = 200),
+        ("cursor" = Option<i64>, Query, description = "The `next` of the page before"),
+    ),
+    responses((status = 200, body = Page<AuditEntry>), Refusals))]
 async fn audit(
     State(state): State<AppState>,
     query_string: Result<Query<HashMap<String, String>>, QueryRejection>,

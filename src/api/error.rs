@@ -1,9 +1,12 @@
 //! The one error type of the HTTP API, and the one place that picks each error's status.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::openapi::{self, RefOr};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -53,11 +56,73 @@ pub enum ApiError {
     Panicked(String),
 }
 
-/// The error body every client sees: `{"error": {"code", "message"}}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Every error answer: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+}
+
+/// What went wrong: a stable code and a message for people.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
+    /// `malformed_json`, `invalid_request`, `payload_too_large`, `unauthorized`, `forbidden`,
+    /// `not_found`, `conflict`, `unsupported_media_type`, `overloaded`, `rate_limited`,
+    /// `request_timeout`, `headers_too_large`, `method_not_allowed` or `internal`.
     pub code: &'static str,
     pub message: String,
+}
+
+/// The refusals any endpoint may answer, as the OpenAPI document lists them: each an
+/// [`ErrorResponse`].
+pub struct Refusals;
+
+impl utoipa::IntoResponses for Refusals {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        described(
+            "ErrorResponse",
+            &[
+                (
+                    400,
+                    "Malformed JSON, a field of the wrong type, or an unknown query parameter.",
+                ),
+                (401, "No API key, or one that is not configured."),
+                (
+                    403,
+                    "The key's role may not make this request, or (in open local mode) the request does not come from this host.",
+                ),
+                (408, "The body did not arrive in time."),
+                (413, "The body is larger than 1 MiB."),
+                (415, "A body in a format the endpoint does not take."),
+                (
+                    422,
+                    "Valid JSON that breaks a rule: an empty text, a negative count, a bad policy.",
+                ),
+                (
+                    429,
+                    "Rate limit reached, or too many requests in flight: retry after `Retry-After` seconds.",
+                ),
+            ],
+        )
+    }
+}
+
+/// Error answers for the OpenAPI document: each status with its description, in the error
+/// shape the schema `shape` names.
+pub fn described(
+    shape: &str,
+    statuses: &[(u16, &str)],
+) -> BTreeMap<String, RefOr<openapi::Response>> {
+    statuses
+        .iter()
+        .map(|(status, description)| {
+            let content = openapi::Content::new(Some(openapi::Ref::from_schema_name(shape)));
+            let response = openapi::ResponseBuilder::new()
+                .description(*description)
+                .content("application/json", content)
+                .build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
 }
 
 impl ApiError {
@@ -119,11 +184,8 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) | ApiError::Panicked(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
-        let mut response = (
-            self.status(),
-            Json(serde_json::json!({ "error": self.body() })),
-        )
-            .into_response();
+        let mut response =
+            (self.status(), Json(ErrorResponse { error: self.body() })).into_response();
         let headers = response.headers_mut();
         match self {
             ApiError::Unauthorized(_) => {

@@ -12,25 +12,27 @@ pub mod server;
 pub mod wire;
 
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Limits;
 use crate::pipeline::{Pipeline, RunError, panic_message};
 use crate::register::Register;
 use error::ApiError;
 use metrics::Metrics;
-use wire::{ItemError, MAX_BATCH, ScoreResponse};
+use wire::{BatchItem, ItemError, MAX_BATCH, ScoreResponse};
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -51,18 +53,85 @@ pub struct AppState {
     pub policy_changes: Arc<tokio::sync::Mutex<()>>,
 }
 
-pub fn router(state: AppState) -> Router {
-    let metrics = state.metrics.clone();
-    Router::new()
-        .route("/v1/score", post(score_comment))
-        .route("/v1/score:batch", post(score_batch))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
-        .route("/metrics", get(render_metrics))
+/// The OpenAPI document's frame: its title and description, the bearer key every endpoint but
+/// the public ones needs, and the error shape. Each endpoint's part comes from its handler.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Seula",
+        description = "Moderation and troll triage for social customer service, in Finnish and \
+English: scores, a recommended action with a priority, a route and the reasons, a register of \
+difficult cases, policies per channel, and Perspective API's `comments:analyze`.\n\n\
+Every endpoint but the page, `/openapi.json` and (in open local mode) all of them needs \
+`Authorization: Bearer KEY` of a role at least the one its description names: scorer < \
+moderator < admin.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    components(schemas(
+        error::ErrorResponse,
+        perspective::PerspectiveErrorResponse,
+        crate::register::Status
+    )),
+    modifiers(&BearerKey),
+    security(("bearer" = [])),
+)]
+struct Frame;
+
+struct BearerKey;
+
+impl utoipa::Modify for BearerKey {
+    fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
+        document
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Every endpoint with its part of the OpenAPI document: one list for the router and the
+/// document, so the two cannot drift.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(Frame::openapi())
+        .routes(routes!(score_comment))
+        .routes(routes!(score_batch))
+        .routes(routes!(healthz))
+        .routes(routes!(ready))
+        .routes(routes!(render_metrics))
+        .routes(routes!(openapi_document))
         .merge(cases::routes())
         .merge(policies::routes())
         .merge(page::routes())
         .merge(perspective::routes())
+}
+
+/// The OpenAPI 3.1 document of every endpoint, as `GET /openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+static DOCUMENT: LazyLock<Result<String, String>> =
+    LazyLock::new(|| openapi().to_pretty_json().map_err(|e| e.to_string()));
+
+/// This OpenAPI document: every endpoint, request and response. Public.
+#[utoipa::path(get, path = "/openapi.json", tag = "service", security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+async fn openapi_document() -> Response {
+    match &*DOCUMENT {
+        Ok(document) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            document.as_str(),
+        )
+            .into_response(),
+        Err(e) => ApiError::Internal(format!("the OpenAPI document: {e}")).into_response(),
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    let (router, _) = routes().split_for_parts();
+    router
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Keep these last, innermost first: a layer covers only what was added before it.
@@ -117,6 +186,12 @@ async fn score_one(state: &AppState, value: Value) -> Result<ScoreResponse, ApiE
     Ok(ScoreResponse::new(comment.id, outcome))
 }
 
+/// Scores one comment: scores, signals, the recommended action with its priority, route and
+/// reasons; records it in the register when it is not `allow` or is urgent. Role: scorer.
+#[utoipa::path(post, path = "/v1/score", tag = "scoring",
+    request_body = wire::ScoreRequest,
+    responses((status = 200, body = ScoreResponse), error::Refusals,
+        (status = 500, description = "A fault of the service", body = error::ErrorResponse)))]
 async fn score_comment(
     State(state): State<AppState>,
     bytes: Result<Bytes, BytesRejection>,
@@ -125,36 +200,34 @@ async fn score_comment(
     respond(&state, "score", result)
 }
 
+/// Scores up to 256 comments, answered in order; an item that fails fails alone, as
+/// `{"id", "error"}`. Role: scorer.
+#[utoipa::path(post, path = "/v1/score:batch", tag = "scoring",
+    request_body = wire::BatchRequest,
+    responses((status = 200, body = wire::BatchResponse), error::Refusals,
+        (status = 500, description = "A fault of the service", body = error::ErrorResponse)))]
 async fn score_batch(
     State(state): State<AppState>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let mut value = wire::parse_json(&body(bytes)?)?;
-        let Some(Value::Array(items)) = value.get_mut("items").map(Value::take) else {
-            return Err(ApiError::InvalidRequest(
-                "items: must be an array of score requests".into(),
-            ));
-        };
-        if items.len() > MAX_BATCH {
+        let request: wire::BatchRequest = wire::shaped(wire::parse_json(&body(bytes)?)?)?;
+        if request.items.len() > MAX_BATCH {
             return Err(ApiError::Unprocessable(format!(
                 "items: at most {MAX_BATCH} per batch (got {})",
-                items.len()
+                request.items.len()
             )));
         }
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
+        let mut items = Vec::with_capacity(request.items.len());
+        for item in request.items {
             let id = wire::id_of(&item);
-            out.push(match score_one(&state, item).await {
-                Ok(response) => {
-                    serde_json::to_value(response).map_err(|e| ApiError::Internal(e.to_string()))?
-                }
+            items.push(match score_one(&state, item).await {
+                Ok(response) => BatchItem::Scored(Box::new(response)),
                 Err(e @ ApiError::Internal(_)) => return Err(e),
-                Err(e) => serde_json::to_value(ItemError::new(id, &e))
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+                Err(e) => BatchItem::Failed(ItemError::new(id, &e)),
             });
         }
-        Ok(serde_json::json!({ "items": out }))
+        Ok(wire::BatchResponse { items })
     }
     .await;
     respond(&state, "score_batch", result)
@@ -174,6 +247,18 @@ fn respond<T: serde::Serialize, E: IntoResponse>(
     response
 }
 
+/// Alive: answers `ok` while the process serves. Role: scorer.
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "`ok`", content_type = "text/plain", body = String), error::Refusals))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready: the register answers. Role: scorer.
+#[utoipa::path(get, path = "/readyz", tag = "service",
+    responses((status = 200, description = "`ready`", content_type = "text/plain", body = String),
+        (status = 503, description = "The register does not answer", content_type = "text/plain", body = String),
+        error::Refusals))]
 async fn ready(State(state): State<AppState>) -> Response {
     match state.register.ping().await {
         Ok(()) => "ready".into_response(),
@@ -184,6 +269,10 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Prometheus metrics in the OpenMetrics text format. Role: scorer.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String),
+        error::Refusals))]
 async fn render_metrics(State(state): State<AppState>) -> Response {
     let register = &state.register;
     match tokio::try_join!(

@@ -2,10 +2,10 @@
 //! at build time (no build step, no CDN) and served without a key, since they hold no data.
 //! Every case reaches the page through the JSON API, with the key the page asks for.
 
-use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 
@@ -18,20 +18,32 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
                       connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
                       form-action 'none'; frame-ancestors 'none'";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { serve("text/html; charset=utf-8", INDEX) }),
-        )
-        .route(
-            "/assets/page.js",
-            get(|| async { serve("text/javascript; charset=utf-8", SCRIPT) }),
-        )
-        .route(
-            "/assets/page.css",
-            get(|| async { serve("text/css; charset=utf-8", STYLE) }),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(index))
+        .routes(routes!(script))
+        .routes(routes!(style))
+}
+
+/// The moderators' page. Public.
+#[utoipa::path(get, path = "/", tag = "page", security(()),
+    responses((status = 200, description = "The page", content_type = "text/html", body = String)))]
+async fn index() -> impl IntoResponse {
+    serve("text/html; charset=utf-8", INDEX)
+}
+
+/// The page's script. Public.
+#[utoipa::path(get, path = "/assets/page.js", tag = "page", security(()),
+    responses((status = 200, description = "The script", content_type = "text/javascript", body = String)))]
+async fn script() -> impl IntoResponse {
+    serve("text/javascript; charset=utf-8", SCRIPT)
+}
+
+/// The page's style sheet. Public.
+#[utoipa::path(get, path = "/assets/page.css", tag = "page", security(()),
+    responses((status = 200, description = "The style sheet", content_type = "text/css", body = String)))]
+async fn style() -> impl IntoResponse {
+    serve("text/css; charset=utf-8", STYLE)
 }
 
 /// A file with its type, checked again on every load (`no-cache`), so a new binary's page is

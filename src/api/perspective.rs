@@ -11,22 +11,24 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::openapi::{self, RefOr};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, described};
 use super::{AppState, respond};
 use crate::domain::{Comment, Reason};
 use crate::pipeline::{Outcome, RunError};
 use crate::register::{NewDecision, Verdict};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1alpha1/comments:analyze", post(analyze))
-        .route("/v1alpha1/comments:suggestscore", post(suggest_score))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(analyze))
+        .routes(routes!(suggest_score))
 }
 
 /// Perspective's attribute names and the Seula score each reads. `ATTACK_ON_AUTHOR` and
@@ -161,14 +163,64 @@ impl IntoResponse for PerspectiveError {
             StatusCode::TOO_MANY_REQUESTS => "RESOURCE_EXHAUSTED",
             _ => "INTERNAL",
         };
-        let body = json!({"error": {
-            "code": self.status.as_u16(), "message": self.message, "status": status,
-        }});
+        let body = PerspectiveErrorResponse {
+            error: PerspectiveErrorBody {
+                code: self.status.as_u16(),
+                message: self.message,
+                status,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Perspective's error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PerspectiveErrorResponse {
+    error: PerspectiveErrorBody,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct PerspectiveErrorBody {
+    /// The HTTP status.
+    code: u16,
+    message: String,
+    /// `INVALID_ARGUMENT`, `UNAUTHENTICATED`, `PERMISSION_DENIED`, `NOT_FOUND`, `ABORTED`,
+    /// `RESOURCE_EXHAUSTED` or `INTERNAL`.
+    status: &'static str,
+}
+
+/// Perspective's refusals for the OpenAPI document: the request's own in Perspective's error
+/// shape, those of the server's gate (keys, limits) in Seula's.
+struct PerspectiveRefusals;
+
+impl utoipa::IntoResponses for PerspectiveRefusals {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        let mut responses = described(
+            "PerspectiveErrorResponse",
+            &[
+                (
+                    400,
+                    "An unknown attribute, a missing field, malformed JSON, or a comment that breaks a rule.",
+                ),
+                (413, "The body is larger than 1 MiB."),
+            ],
+        );
+        responses.extend(described(
+            "ErrorResponse",
+            &[
+                (401, "No API key, or one that is not configured."),
+                (403, "The key's role may not make this request."),
+                (408, "The body did not arrive in time."),
+                (415, "A body that is not JSON."),
+                (429, "Rate limit reached, or too many requests in flight."),
+            ],
+        ));
+        responses
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct TextEntry {
     text: String,
     /// `PLAIN_TEXT` (the default) or `HTML`.
@@ -176,26 +228,28 @@ struct TextEntry {
     kind: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct Context {
     #[serde(default)]
     entries: Vec<TextEntry>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AttributeParameters {
     score_type: Option<String>,
     score_threshold: Option<f32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AnalyzeRequest {
     comment: TextEntry,
     #[serde(default)]
     context: Option<Context>,
+    /// The attributes to score, each with its parameters (`{}` or null for none).
     #[serde(default)]
+    #[schema(value_type = BTreeMap<String, AttributeParameters>)]
     requested_attributes: BTreeMap<String, Option<AttributeParameters>>,
     /// The client's hint; Seula detects the language itself (Coral sends `en` for Finnish).
     #[serde(default)]
@@ -208,21 +262,21 @@ struct AnalyzeRequest {
     community_id: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ScoreValue {
     value: f32,
     #[serde(rename = "type")]
     kind: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SpanScore {
     begin: usize,
     end: usize,
     score: ScoreValue,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AttributeScores {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -230,7 +284,7 @@ struct AttributeScores {
     summary_score: ScoreValue,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AnalyzeResponse {
     attribute_scores: BTreeMap<String, AttributeScores>,
@@ -316,6 +370,13 @@ fn comment_of(
     Ok(super::wire::comment_from_value(value)?)
 }
 
+/// Perspective API's `comments:analyze`: the requested attributes' scores (Perspective's six
+/// when none are requested), span scores on request, in Perspective's shapes. The language is
+/// detected whatever `languages` says; `communityId` selects the channel's policy;
+/// `doNotStore` records and remembers nothing. Role: scorer (`?key=KEY` is accepted too).
+#[utoipa::path(post, path = "/v1alpha1/comments:analyze", tag = "perspective",
+    request_body = AnalyzeRequest,
+    responses((status = 200, body = AnalyzeResponse), PerspectiveRefusals))]
 async fn analyze(State(state): State<AppState>, bytes: Result<Bytes, BytesRejection>) -> Response {
     let result = async {
         let request: AnalyzeRequest = parse(bytes)?;
@@ -417,18 +478,18 @@ async fn analyze(State(state): State<AppState>, bytes: Result<Bytes, BytesReject
     respond(&state, "perspective_analyze", result)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct SummaryScore {
     value: f32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SuggestedScores {
     summary_score: SummaryScore,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SuggestRequest {
     comment: TextEntry,
@@ -439,10 +500,19 @@ struct SuggestRequest {
     community_id: Option<String>,
 }
 
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Suggested {
+    client_token: String,
+}
+
 /// A client's correction (Coral: 1 for a comment its moderators rejected, 0 for one they
 /// approved) becomes a moderator's decision on the comment's case, in the key's name: `hide`
 /// when any suggested score is 0.5 or more, `allow` otherwise, with each attribute's score as a
 /// training label. A comment not yet in the register is recorded first.
+#[utoipa::path(post, path = "/v1alpha1/comments:suggestscore", tag = "perspective",
+    request_body = SuggestRequest,
+    responses((status = 200, body = Suggested), PerspectiveRefusals))]
 async fn suggest_score(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -506,7 +576,9 @@ async fn suggest_score(
             .decide(case, &decision, &caller.name)
             .await
             .map_err(ApiError::from)?;
-        Ok(json!({ "clientToken": token }))
+        Ok(Suggested {
+            client_token: token,
+        })
     }
     .await;
     respond(&state, "perspective_suggest", result)

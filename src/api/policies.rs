@@ -7,32 +7,32 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponse, Refusals};
 use super::{AppState, body, query, wire};
+use crate::domain::Action;
 use crate::pipeline::ActivePolicies;
 use crate::policy::replay::{self, Report, ScoreThresholds};
 use crate::policy::{Policies, Policy, Source, valid_name};
 use crate::register::PolicyVersion;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/policies", get(list))
-        .route("/v1/policies/{name}", get(active))
-        .route("/v1/policies/{name}/versions", post(add_version))
-        .route(
-            "/v1/policies/{name}/versions/{version}/activate",
-            post(activate),
-        )
-        .route("/v1/policies/{name}/replay", post(replay_candidate))
-        .route("/v1/thresholds", get(score_thresholds))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(active))
+        .routes(routes!(add_version))
+        .routes(routes!(replace_words))
+        .routes(routes!(activate))
+        .routes(routes!(replay_candidate))
+        .routes(routes!(score_thresholds))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct PolicyList {
     /// Every policy in force: `default` and each channel's.
     active: Vec<ActiveRef>,
@@ -40,12 +40,15 @@ struct PolicyList {
     versions: Vec<PolicyVersion>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ActiveRef {
     name: String,
     version: u32,
 }
 
+/// Every policy in force and every stored version. Role: moderator.
+#[utoipa::path(get, path = "/v1/policies", tag = "policies",
+    responses((status = 200, body = PolicyList), Refusals))]
 async fn list(State(state): State<AppState>) -> Result<Json<PolicyList>, ApiError> {
     let active = state
         .pipeline
@@ -63,16 +66,23 @@ async fn list(State(state): State<AppState>) -> Result<Json<PolicyList>, ApiErro
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ActivePolicy {
     name: String,
     version: u32,
-    /// The policy as resolved: a channel's with the default's values it inherits.
+    /// The policy as resolved: a channel's with the default's values it inherits, in the
+    /// fields of the policy file.
+    #[schema(value_type = Object)]
     policy: Policy,
     /// The text of the version in force (for a channel, its overrides only).
     source: String,
 }
 
+/// The policy in force under that name, resolved and as written. Role: moderator.
+#[utoipa::path(get, path = "/v1/policies/{name}", tag = "policies",
+    params(("name" = String, Path, description = "`default` or a channel")),
+    responses((status = 200, body = ActivePolicy), Refusals,
+        (status = 404, description = "No policy of that name is in force", body = ErrorResponse)))]
 async fn active(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -92,7 +102,8 @@ async fn active(
     }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct VersionQuery {
     /// Why the version was made, for the audit log.
@@ -115,7 +126,12 @@ fn toml_text(headers: &HeaderMap, bytes: &[u8]) -> Result<String, ApiError> {
 
 /// `POST /v1/policies/{name}/versions`: checks the candidate against the policies in force
 /// (a channel's overrides merged onto the default) and stores it as the next version, not yet
-/// in force. 422 lists every bad field with its path.
+/// in force. 422 lists every bad field with its path. Role: admin.
+#[utoipa::path(post, path = "/v1/policies/{name}/versions", tag = "policies",
+    params(("name" = String, Path, description = "`default` or a channel"), VersionQuery),
+    request_body(description = "The policy: `application/toml` as `seula policy show` prints it, or the same as a JSON object",
+        content((String = "application/toml"), (Object = "application/json"))),
+    responses((status = 201, body = PolicyVersion), Refusals))]
 async fn add_version(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -124,36 +140,110 @@ async fn add_version(
     headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PolicyVersion>), ApiError> {
-    if !valid_name(&name) {
+    let version_query = query(version_query)?;
+    let toml = toml_text(&headers, &body(bytes)?)?;
+    store_version(&state, &caller, &name, toml, version_query.note).await
+}
+
+/// Checks `toml` as the next version of policy `name` against the policies in force and stores
+/// it, not yet in force.
+async fn store_version(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    toml: String,
+    note: Option<String>,
+) -> Result<(StatusCode, Json<PolicyVersion>), ApiError> {
+    if !valid_name(name) {
         return Err(ApiError::Unprocessable(format!(
             "{name:?}: a policy is `default` or a channel name of 1–64 lowercase letters, digits, - and _"
         )));
     }
-    let version_query = query(version_query)?;
-    let toml = toml_text(&headers, &body(bytes)?)?;
     let _one_at_a_time = state.policy_changes.lock().await;
     let candidate = Source {
         version: 0,
         toml: toml.clone(),
     };
-    ActivePolicies::resolve(state.pipeline.policies().sources.with(&name, candidate))
+    ActivePolicies::resolve(state.pipeline.policies().sources.with(name, candidate))
         .map_err(ApiError::Unprocessable)?;
     let version = state
         .register
-        .add_policy_version(&name, &toml, &caller.name, version_query.note.as_deref())
+        .add_policy_version(name, &toml, &caller.name, note.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(version)))
 }
 
+/// A policy's own word lists, whole: what `PUT /v1/policies/{name}/words` puts in place of
+/// the lists the policy has (for a channel, in place of those it inherits).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct WordLists {
+    #[serde(default)]
+    banned: Vec<String>,
+    #[serde(default)]
+    suspect: Vec<String>,
+    #[serde(default)]
+    allowed: Vec<String>,
+    /// `hide` (the default) or `delete`.
+    #[serde(default)]
+    banned_action: Option<Action>,
+}
+
+/// `PUT /v1/policies/{name}/words`: the policy in force with its `[words]` replaced, stored as
+/// its next version (not yet in force), the rest of its text and comments as they were. A
+/// channel without a policy of its own gets one that overrides only its words. Role: admin.
+#[utoipa::path(put, path = "/v1/policies/{name}/words", tag = "policies",
+    params(("name" = String, Path, description = "`default` or a channel"), VersionQuery),
+    request_body = WordLists,
+    responses((status = 201, body = PolicyVersion), Refusals))]
+async fn replace_words(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    version_query: Result<Query<VersionQuery>, QueryRejection>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<PolicyVersion>), ApiError> {
+    let version_query = query(version_query)?;
+    let lists: WordLists = wire::shaped(wire::parse_json(&body(bytes)?)?)?;
+    let source = state
+        .pipeline
+        .policies()
+        .sources
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, source)| source.toml.clone())
+        .unwrap_or_default();
+    let mut document: toml_edit::DocumentMut = source
+        .parse()
+        .map_err(|e| ApiError::Internal(format!("policy {name:?} in force: {e}")))?;
+    let array =
+        |words: Vec<String>| toml_edit::value(words.into_iter().collect::<toml_edit::Array>());
+    let mut words = toml_edit::Table::new();
+    words["banned"] = array(lists.banned);
+    words["suspect"] = array(lists.suspect);
+    words["allowed"] = array(lists.allowed);
+    words["banned_action"] = toml_edit::value(lists.banned_action.unwrap_or(Action::Hide).as_str());
+    document["words"] = toml_edit::Item::Table(words);
+    store_version(
+        &state,
+        &caller,
+        &name,
+        document.to_string(),
+        version_query.note,
+    )
+    .await
+}
+
 /// A time range of recorded cases: `since` (inclusive) and `until`, RFC 3339.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct Range {
     since: Option<chrono::DateTime<chrono::Utc>>,
     until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Replayed {
     policy: String,
     report: Report,
@@ -161,7 +251,13 @@ struct Replayed {
 
 /// `POST /v1/policies/{name}/replay?since=…&until=…`: the candidate (TOML or JSON, as for a new
 /// version) re-decides the recorded cases that policy decides, from their stored scores and
-/// signals; nothing is stored or changed.
+/// signals; nothing is stored or changed. Role: admin.
+#[utoipa::path(post, path = "/v1/policies/{name}/replay", tag = "policies",
+    params(("name" = String, Path, description = "`default` or a channel"), Range),
+    request_body(description = "The candidate policy, as for a new version",
+        content((String = "application/toml"), (Object = "application/json"))),
+    responses((status = 200, body = Replayed), Refusals,
+        (status = 404, description = "No policy of that name", body = ErrorResponse)))]
 async fn replay_candidate(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -189,7 +285,10 @@ async fn replay_candidate(
 }
 
 /// `GET /v1/thresholds?since=…&until=…`: for each score, the share of recorded cases at or above
-/// each threshold and how that threshold alone agrees with moderators' removals.
+/// each threshold and how that threshold alone agrees with moderators' removals. Role:
+/// moderator.
+#[utoipa::path(get, path = "/v1/thresholds", tag = "policies", params(Range),
+    responses((status = 200, body = Vec<ScoreThresholds>), Refusals))]
 async fn score_thresholds(
     State(state): State<AppState>,
     range: Result<Query<Range>, QueryRejection>,
@@ -199,7 +298,7 @@ async fn score_thresholds(
     Ok(Json(replay::thresholds(&cases)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Activated {
     name: String,
     version: u32,
@@ -208,7 +307,12 @@ struct Activated {
 
 /// `POST /v1/policies/{name}/versions/{version}/activate`: puts a stored version in force, or
 /// an older one back (rollback). Comments being scored finish under the policies they started
-/// with; every response names the version that decided it.
+/// with; every response names the version that decided it. Role: admin.
+#[utoipa::path(post, path = "/v1/policies/{name}/versions/{version}/activate", tag = "policies",
+    params(("name" = String, Path, description = "`default` or a channel"),
+        ("version" = u32, Path, description = "The version number")),
+    responses((status = 200, body = Activated), Refusals,
+        (status = 404, description = "No such version", body = ErrorResponse)))]
 async fn activate(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

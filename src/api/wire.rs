@@ -23,34 +23,57 @@ pub const MAX_PROFILE_CHARS: usize = 2_000;
 pub const MAX_CLOCK_SKEW_MINUTES: i64 = 5;
 pub const MAX_BATCH: usize = 256;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ScoreRequest {
+    /// The client's comment id; scoring the same id again gives the same `case_id`.
+    #[schema(min_length = 1, max_length = 256)]
     pub id: String,
+    /// 1–20,000 characters after trimming.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub text: String,
+    /// Selects the channel's policy (the default policy when absent or unknown).
+    #[schema(max_length = 64)]
     pub channel: Option<String>,
+    /// `fi`, `en`, `sv` or `und`; detected when absent.
     pub language: Option<String>,
+    /// When the comment was written (RFC 3339); at most 5 minutes ahead of the server's clock.
+    #[schema(format = DateTime)]
     pub created_at: Option<String>,
     pub thread: Option<ThreadIn>,
     pub author: Option<AuthorIn>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ThreadIn {
+    #[schema(max_length = 256)]
     pub id: Option<String>,
+    /// The post or comment this one answers.
+    #[schema(max_length = 20000)]
     pub parent_text: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// What the client knows of the author; a missing signal is unknown, never counted against them.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AuthorIn {
+    #[schema(max_length = 256)]
     pub id: Option<String>,
+    #[schema(max_length = 2000)]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub handle: Option<String>,
+    #[schema(minimum = 0, maximum = 4294967295_i64)]
     pub account_age_days: Option<i64>,
+    /// When the account was made (RFC 3339), in place of `account_age_days`.
+    #[schema(format = DateTime)]
     pub created_at: Option<String>,
     pub has_photo: Option<bool>,
+    #[schema(minimum = 0)]
     pub followers: Option<i64>,
+    #[schema(minimum = 0)]
     pub following: Option<i64>,
+    #[schema(minimum = 0)]
     pub posts: Option<i64>,
+    #[schema(max_length = 2000)]
     pub bio: Option<String>,
 }
 
@@ -234,7 +257,7 @@ impl ScoreRequest {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ScoreResponse {
     pub id: String,
     pub action: Action,
@@ -257,32 +280,32 @@ pub struct ScoreResponse {
     pub took_ms: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PolicyRef {
     pub name: String,
     pub version: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RepetitionOut {
     pub same_author: u32,
     pub other_authors: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProfanityOut {
     pub severity: Severity,
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CueOut {
     pub category: Category,
     pub span: Span,
 }
 
 /// The contract's `signals`, plus the profanity and urgency spans behind the scores.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SignalsOut {
     pub shouting: f32,
     pub elongation: f32,
@@ -306,7 +329,7 @@ pub struct SignalsOut {
     pub staff_target: Option<StaffTargetOut>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StaffTargetOut {
     pub span: Span,
 }
@@ -405,9 +428,32 @@ impl ScoreResponse {
     }
 }
 
+/// `POST /v1/score:batch`: each item is checked alone, so one bad item fails alone.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct BatchRequest {
+    /// At most 256.
+    #[schema(value_type = Vec<ScoreRequest>)]
+    pub items: Vec<Value>,
+}
+
+/// The answers to a batch, in the order of its items.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchResponse {
+    pub items: Vec<BatchItem>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum BatchItem {
+    Scored(Box<ScoreResponse>),
+    Failed(ItemError),
+}
+
 /// A line or batch item that could not be scored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ItemError {
+    /// The item's `id` when it had a usable one, else null.
+    #[schema(value_type = Option<String>)]
     pub id: Value,
     pub error: ErrorBody,
 }

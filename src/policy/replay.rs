@@ -53,7 +53,7 @@ struct AuthorHistoryDef {
 }
 
 /// What a candidate policy would change over a set of recorded cases.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub cases: usize,
     pub changed: Changed,
@@ -68,7 +68,7 @@ pub struct Report {
 }
 
 /// Cases whose action, priority or route differ between the recorded decision and the candidate's.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Changed {
     pub action: usize,
     pub priority: usize,
@@ -76,21 +76,21 @@ pub struct Changed {
 }
 
 /// The cells are ordered by `from`, then `to` (routes by name, none first).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Matrices {
     pub action: Vec<Cell<Action>>,
     pub priority: Vec<Cell<Priority>>,
     pub route: Vec<Cell<Option<Route>>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Cell<T> {
     pub from: T,
     pub to: T,
     pub count: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Examples {
     pub from: Action,
     pub to: Action,
@@ -101,7 +101,7 @@ pub struct Examples {
 /// decision at or above it is a predicted positive and a verdict at or above it an actual one:
 /// `review` asks whether flagging for review found what moderators removed, `hide` and `delete`
 /// whether removing did.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Agreement {
     pub support: usize,
     pub review: Compared,
@@ -109,14 +109,14 @@ pub struct Agreement {
     pub delete: Compared,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Compared {
     pub recorded: Confusion,
     pub candidate: Confusion,
 }
 
 /// Precision and recall are `None` when undefined (nothing predicted, nothing to find).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Confusion {
     pub tp: usize,
     pub fp: usize,
@@ -126,7 +126,7 @@ pub struct Confusion {
     pub recall: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChannelReport {
     pub channel: String,
     pub cases: usize,
@@ -328,7 +328,7 @@ fn keep_smallest(ids: &mut Vec<i64>, id: i64) {
 }
 
 /// One score's thresholds, [`THRESHOLDS`] of them from 0.05 to 0.95.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ScoreThresholds {
     pub score: &'static str,
     /// Cases with a moderator's verdict: what precision and recall are measured over.
@@ -339,7 +339,7 @@ pub struct ScoreThresholds {
 /// At one threshold: the share of all cases whose score reaches it (0 when there are no cases),
 /// and, over the cases with a verdict, the precision and recall of "score ≥ threshold" as a
 /// removal against verdicts of hide or stronger (`None` when undefined).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ThresholdPoint {
     pub threshold: f64,
     pub share: f64,

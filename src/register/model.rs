@@ -9,7 +9,7 @@ use sqlx::types::Json;
 use crate::domain::{Action, Priority, Route};
 
 /// A case as the queue lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CaseSummary {
     pub id: i64,
     pub comment_id: String,
@@ -27,7 +27,9 @@ pub struct CaseSummary {
     pub route: Option<String>,
     /// `open` or `decided`.
     pub status: String,
+    #[schema(value_type = crate::scoring::Scores)]
     pub scores: Json<Value>,
+    #[schema(value_type = Vec<crate::domain::Reason>)]
     pub reasons: Json<Value>,
     pub created_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
@@ -41,11 +43,15 @@ pub struct CaseSummary {
 }
 
 /// The fields of a case beyond its summary: the evidence a moderator decides on.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CaseEvidence {
+    #[schema(value_type = crate::scoring::Sentiment)]
     pub sentiment: Json<Value>,
+    /// The signals behind the scores, as the pipeline found them.
+    #[schema(value_type = Object)]
     pub signals: Json<Value>,
     /// Advice recorded with the decision: `move_to_private_messages`, `supervisor_replies`.
+    #[schema(value_type = Vec<crate::domain::Recommendation>)]
     pub recommendations: Json<Value>,
     pub policy_name: String,
     pub policy_version: i64,
@@ -54,7 +60,7 @@ pub struct CaseEvidence {
 }
 
 /// One case with all its evidence, its decisions, its thread and its author.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CaseDetail {
     #[serde(flatten)]
     pub case: CaseSummary,
@@ -69,7 +75,7 @@ pub struct CaseDetail {
     pub audit: Vec<AuditEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DecisionRecord {
     pub id: i64,
     pub case_id: i64,
@@ -77,12 +83,13 @@ pub struct DecisionRecord {
     pub moderator: String,
     pub note: Option<String>,
     pub route: Option<String>,
+    #[schema(value_type = Object)]
     pub labels: Json<Value>,
     pub decided_at: DateTime<Utc>,
 }
 
 /// An author's counts and standing.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuthorSummary {
     pub id: String,
     pub first_seen: DateTime<Utc>,
@@ -101,14 +108,14 @@ pub struct AuthorSummary {
 }
 
 /// An author with every case of theirs, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuthorDetail {
     #[serde(flatten)]
     pub author: AuthorSummary,
     pub cases_list: Vec<CaseSummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
     pub case_id: Option<i64>,
@@ -117,11 +124,12 @@ pub struct AuditEntry {
     /// `seula` for automated actions, otherwise the API key's name.
     pub actor: String,
     pub at: DateTime<Utc>,
+    #[schema(value_type = Object)]
     pub detail: Json<Value>,
 }
 
 /// A moderator's verdict on a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Allow,
@@ -156,7 +164,7 @@ impl Verdict {
 }
 
 /// A decision as a moderator sends it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDecision {
     pub decision: Verdict,
@@ -188,7 +196,7 @@ pub struct CaseFilter {
     pub min_scores: Vec<(&'static str, f64)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Open,
@@ -216,7 +224,7 @@ pub struct Cursor {
 }
 
 /// One page of the queue and the cursor of the next, if there is more.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
@@ -282,7 +290,7 @@ pub fn priority_rank(priority: &str) -> i64 {
 }
 
 /// A claim that another moderator holds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Claim {
     pub case_id: i64,
     pub claimed_by: String,
@@ -303,7 +311,7 @@ pub struct LabelledCase {
 }
 
 /// One stored version of a policy.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PolicyVersion {
     pub name: String,
     pub version: i64,
@@ -369,7 +377,7 @@ pub struct QuotingRow {
 }
 
 /// What erasing an author removed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Erasure {
     /// Cases whose text, quoted words, comment id and author were removed.
     pub cases: usize,

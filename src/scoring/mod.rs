@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::normalize::NormalizedText;
 use crate::signals::Signals;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Scores {
     pub toxicity: f32,
     pub severe_toxicity: f32,
@@ -62,7 +62,7 @@ impl Scores {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SentimentLabel {
     Negative,
@@ -70,7 +70,7 @@ pub enum SentimentLabel {
     Positive,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Sentiment {
     pub label: SentimentLabel,
     /// -1 most negative, 1 most positive.

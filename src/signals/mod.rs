@@ -35,7 +35,7 @@ pub use writing::Writing;
 pub const MAX_LISTED: usize = 32;
 
 /// What [`cap`] left out of an answer, said in the answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Truncated {
     /// [`MAX_LISTED`].
     pub limit: usize,

@@ -24,7 +24,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Reason, Span};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PersonalKind {
     /// Finnish personal identity code (henkilötunnus), DDMMYYCZZZQ.
@@ -64,7 +76,7 @@ impl PersonalKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PersonalData {
     pub kind: PersonalKind,
     /// In characters of the original text.

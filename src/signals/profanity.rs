@@ -9,7 +9,9 @@ use crate::domain::{Reason, Span};
 use crate::normalize::{NormalizedText, slice};
 use crate::signals::lexicon::Lexicon;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Mild,
