@@ -1,8 +1,9 @@
 //! The moderators' page in headless Chromium, driven through chromedriver with fantoccini: the
 //! queue in the API's order, filters kept in the address, a case opened and decided from the
 //! keyboard with its reason spans highlighted, and the register and audit log changed; with API
-//! keys, the key prompt, a refused decision shown and a decision in the key's name; and the
-//! thresholds view, one chart per score drawn from the same numbers as `GET /v1/thresholds`.
+//! keys, the key prompt, a refused decision shown and a decision in the key's name; the
+//! thresholds view, one chart per score drawn from the same numbers as `GET /v1/thresholds`; and
+//! the word lists, edited, stored and put in force for the default and for a channel.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (or `SEULA_CHROMIUM` and `SEULA_CHROMEDRIVER`);
 //! without them each test says on stderr that it skipped and passes. `SEULA_SCREENSHOTS=DIR`
@@ -771,6 +772,190 @@ async fn thresholds(client: Client, app: TestApp) {
     // u goes back to the queue.
     press(&client, ['u']).await;
     until(&client, "back in the queue", QUEUE_SHOWN).await;
+}
+
+#[tokio::test]
+async fn a_policy_owner_bans_a_word_and_puts_it_in_force() {
+    let Some(tools) = tools() else { return };
+    let app = spawn_app().await;
+    in_browser(tools, move |client| word_lists(client, app)).await;
+}
+
+/// Types `text` at the end of the field `selector` finds, as a person at the keyboard would.
+async fn type_into(client: &Client, selector: &str, text: &str) {
+    client
+        .find(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .send_keys(text)
+        .await
+        .expect("typing");
+}
+
+async fn click(client: &Client, selector: &str) {
+    client
+        .find(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+}
+
+/// The word-lists view's line about the policy shown, once it starts with `start`.
+async fn words_status(client: &Client, start: &str) -> String {
+    let script = format!(
+        "!document.querySelector('#words-view').hidden && \
+         document.querySelector('#words-status').textContent.startsWith({start:?}) && \
+         document.querySelector('#words-status').textContent"
+    );
+    let status = until(client, start, &script).await;
+    status.as_str().unwrap_or_default().to_string()
+}
+
+/// A comment's action and its reasons' codes, as scored now.
+async fn scored(app: &TestApp, comment: Value) -> (String, Vec<String>) {
+    let (status, body) = app.score(&comment).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let codes = body["reasons"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|r| r["code"].as_str())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    (
+        body["action"].as_str().unwrap_or_default().to_string(),
+        codes,
+    )
+}
+
+async fn word_lists(client: Client, app: TestApp) {
+    // Each text its own, so that none counts as repeated.
+    let salad =
+        |id: &str, channel: &str, text: &str| json!({"id": id, "channel": channel, "text": text});
+    let (action, codes) = scored(&app, salad("s1", "web", "Taas kurkkusalaattia, en jaksa")).await;
+    assert_eq!(action, "allow", "{codes:?}");
+    let version = get_json(&app, "/v1/policies/default").await["version"].clone();
+
+    // w in the queue opens the default policy's lists as they are in force.
+    client.goto(&app.url("/")).await.expect("open the page");
+    until(&client, "the queue", QUEUE_SHOWN).await;
+    press(&client, ['w']).await;
+    words_status(&client, &format!("Policy default v{version} is in force.")).await;
+    assert_eq!(
+        until(
+            &client,
+            "the policies in force",
+            "Array.from(document.querySelectorAll('#words-pick option')).map(o => o.value)"
+        )
+        .await,
+        json!(["default", "x"])
+    );
+
+    // A banned stem and a note typed, Enter stores a new version; it is not in force until
+    // Activate, which has the focus, is pressed.
+    type_into(&client, "#words-form [name=banned]", "kurkkusalaatti*").await;
+    type_into(&client, "#words-form [name=note]", "no salad talk").await;
+    key(&client, Key::Enter).await;
+    let stored = text_of(&client, "#words-stored:not([hidden]) #words-stored-text").await;
+    let new = version.as_u64().expect("a version") + 1;
+    assert_eq!(
+        stored,
+        format!("Policy default v{new} is stored, not in force.")
+    );
+    until(
+        &client,
+        "Activate focused",
+        "document.activeElement?.id === 'words-activate'",
+    )
+    .await;
+    assert_eq!(
+        get_json(&app, "/v1/policies/default").await["version"],
+        version
+    );
+    page_screenshot(&client, "words.png").await;
+    key(&client, Key::Enter).await;
+    assert_eq!(
+        message(&client, ".ok").await,
+        format!("Policy default v{new} is in force for every new comment.")
+    );
+    words_status(&client, &format!("Policy default v{new} is in force.")).await;
+
+    // Every new comment is decided by it: the inflected form is hidden for the banned stem.
+    let (action, codes) = scored(&app, salad("s2", "web", "Kurkkusalaattia joka päivä")).await;
+    assert_eq!(action, "hide", "{codes:?}");
+    assert!(codes.iter().any(|c| c == "wordlist.banned"), "{codes:?}");
+    let listed = get_json(&app, "/v1/policies").await;
+    let versions = listed["versions"].as_array().expect("versions").clone();
+    let ours = versions
+        .iter()
+        .find(|v| v["name"] == "default" && v["version"] == new)
+        .expect("the stored version");
+    assert_eq!(
+        (&ours["created_by"], &ours["note"], &ours["active"]),
+        (&json!("local"), &json!("no salad talk"), &json!(true))
+    );
+
+    // A malformed entry is refused with the server's own message, naming it; nothing is stored.
+    type_into(&client, "#words-form [name=suspect]", "*").await;
+    click(&client, "#words-form button[type=submit]").await;
+    let lists = json!({"banned": ["kurkkusalaatti*"], "suspect": ["*"], "allowed": [],
+                       "banned_action": "hide"});
+    let refused = app
+        .request(reqwest::Method::PUT, "/v1/policies/default/words")
+        .json(&lists)
+        .send()
+        .await
+        .expect("PUT the same lists");
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused: Value = refused.json().await.expect("JSON");
+    let reason = refused["error"]["message"].as_str().expect("a message");
+    assert!(reason.contains("words.suspect[0] \"*\""), "{reason}");
+    assert_eq!(
+        message(&client, ".error").await,
+        format!("Error 422: {reason}")
+    );
+    assert_eq!(
+        get_json(&app, "/v1/policies").await["versions"],
+        json!(versions)
+    );
+    assert_eq!(
+        until(
+            &client,
+            "nothing stored",
+            "document.querySelector('#words-stored').hidden"
+        )
+        .await,
+        json!(true)
+    );
+
+    // A channel without a policy of its own starts from the lists it inherits; its own, with
+    // banned words deleted, decide only its comments.
+    type_into(&client, "#words-pick [name=channel]", "facebook").await;
+    key(&client, Key::Enter).await;
+    words_status(&client, "The channel facebook has no policy of its own").await;
+    let inherited = "document.querySelector('#words-form [name=banned]').value";
+    assert_eq!(
+        until(&client, "the inherited list", inherited).await,
+        "kurkkusalaatti*"
+    );
+    click(
+        &client,
+        "#words-form [name=banned_action] option[value=delete]",
+    )
+    .await;
+    click(&client, "#words-form button[type=submit]").await;
+    let stored = text_of(&client, "#words-stored:not([hidden]) #words-stored-text").await;
+    assert_eq!(stored, "Policy facebook v1 is stored, not in force.");
+    click(&client, "#words-activate").await;
+    words_status(&client, "Policy facebook v1 is in force.").await;
+    let on_facebook = salad("s3", "facebook", "Ei enää kurkkusalaattia");
+    assert_eq!(scored(&app, on_facebook).await.0, "delete");
+    let elsewhere = salad("s4", "web", "Miksi aina kurkkusalaattia");
+    assert_eq!(scored(&app, elsewhere).await.0, "hide");
 }
 
 const SCORER: &str = "scorer-key-0123456789abcdef";

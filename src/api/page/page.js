@@ -1,8 +1,9 @@
-// Seula's moderators' page: the queue, one case with its evidence, decisions, and the score
-// thresholds as charts, all through the JSON API (/v1/cases, /v1/cases/{id}, /v1/authors/{id},
-// /v1/thresholds, /v1/policies/default). No framework and no build step: the server embeds this
-// file as it is. Routes live in the location hash (#/cases?filters, #/cases/12?filters,
-// #/thresholds?since=&until=), so a reload keeps the view and its filters.
+// Seula's moderators' page: the queue, one case with its evidence, decisions, the score
+// thresholds as charts, and each policy's word lists, all through the JSON API (/v1/cases,
+// /v1/cases/{id}, /v1/authors/{id}, /v1/thresholds, /v1/policies…). No framework and no build
+// step: the server embeds this file as it is. Routes live in the location hash (#/cases?filters,
+// #/cases/12?filters, #/thresholds?since=&until=, #/words/{policy}), so a reload keeps the view
+// and its filters.
 'use strict';
 
 // ---------------------------------------------------------------------------------------------
@@ -46,7 +47,7 @@ const TEXT = {
     col_text: 'Text',
     queue_empty: 'No cases match.',
     load_more: 'Load more',
-    queue_hint: 'j / k or ↓ / ↑ to move, Enter or o to open, t for the thresholds, ? for all shortcuts.',
+    queue_hint: 'j / k or ↓ / ↑ to move, Enter or o to open, t for the thresholds, w for the word lists, ? for all shortcuts.',
     count: '{n} cases',
     count_more: '{n} cases shown, more to load',
     in_queue: 'In the queue',
@@ -159,7 +160,26 @@ const TEXT = {
     no_support: 'No case here has a moderator\'s decision: precision and recall need moderators\' decisions.',
     chart_label: '{score}: the share of recorded cases at or above each threshold from 0 to 1, and the precision and recall of that threshold against moderators\' removals over {n} decided cases.',
     chart_marks: ' Policy thresholds: {marks}.',
-    thresholds_hint: 'u or Esc back to the queue, ? for all shortcuts.',
+    back_hint: 'u or Esc back to the queue, ? for all shortcuts.',
+    words: 'Word lists',
+    k_words: 'word lists',
+    words_help: 'One entry per line: a word; a stem ending in * that also catches the word\'s inflections (kusipää* catches kusipäät); or a phrase of words separated by single spaces. A banned word hides the comment, or deletes it if so chosen below; a suspect word sends it to review; allowed words are ones the shipped lexicons flag that this community uses harmlessly. A channel without lists of its own uses the default\'s.',
+    w_policy: 'Policy',
+    w_channel: 'Or a channel',
+    w_open: 'Open',
+    w_banned: 'Banned',
+    w_suspect: 'Suspect',
+    w_allowed: 'Allowed',
+    w_banned_action: 'A banned word',
+    w_note: 'Note (optional, kept with the version)',
+    w_save: 'Save as new version',
+    w_activate: 'Activate',
+    w_new: 'new',
+    w_in_force: 'Policy {name} v{version} is in force. Saving stores a new version, which decides nothing until it is activated.',
+    w_inherits: 'The channel {name} has no policy of its own: these are the lists it uses, from default v{version}. Saving gives it lists of its own; the rest of its policy stays the default\'s.',
+    w_stored: 'Policy {name} v{version} is stored, not in force.',
+    w_activated: 'Policy {name} v{version} is in force for every new comment.',
+    w_forbidden: 'Changing a policy needs an admin\'s key.',
     actions: {
       allow: 'allow', prioritize: 'prioritize', review: 'review', hide: 'hide',
       delete: 'delete', block_author: 'block author', escalate: 'escalate',
@@ -232,7 +252,7 @@ const TEXT = {
     col_text: 'Teksti',
     queue_empty: 'Ei tapauksia näillä ehdoilla.',
     load_more: 'Lataa lisää',
-    queue_hint: 'j / k tai ↓ / ↑ siirtää, Enter tai o avaa, t näyttää kynnysarvot, ? kaikki pikanäppäimet.',
+    queue_hint: 'j / k tai ↓ / ↑ siirtää, Enter tai o avaa, t näyttää kynnysarvot, w sanalistat, ? kaikki pikanäppäimet.',
     count: '{n} tapausta',
     count_more: '{n} tapausta näkyvissä, lisää ladattavissa',
     in_queue: 'Jonossa',
@@ -345,7 +365,26 @@ const TEXT = {
     no_support: 'Yhdelläkään tapauksella ei ole moderaattorin päätöstä: osumatarkkuus ja kattavuus tarvitsevat moderaattorien päätöksiä.',
     chart_label: '{score}: kirjattujen tapausten osuus kullakin kynnyksellä 0–1 tai sen yli sekä kynnyksen osumatarkkuus ja kattavuus moderaattorien poistoihin verrattuna, {n} päätetyn tapauksen perusteella.',
     chart_marks: ' Linjauksen kynnysarvot: {marks}.',
-    thresholds_hint: 'u tai Esc palaa jonoon, ? näyttää kaikki pikanäppäimet.',
+    back_hint: 'u tai Esc palaa jonoon, ? näyttää kaikki pikanäppäimet.',
+    words: 'Sanalistat',
+    k_words: 'sanalistat',
+    words_help: 'Yksi merkintä riviä kohden: sana; sanan alku ja * perässä, jolloin myös sanan taivutusmuodot osuvat (kusipää* osuu sanaan kusipäät); tai fraasi, jonka sanat erottaa yksi välilyönti. Kielletty sana piilottaa kommentin, tai poistaa sen, jos alla niin valitaan; epäilyttävä sana lähettää sen tarkistettavaksi; sallitut sanat ovat sanoja, jotka valmiit sanastot merkitsevät mutta joita tämä yhteisö käyttää harmittomasti. Kanava, jolla ei ole omia listoja, käyttää oletuslinjauksen listoja.',
+    w_policy: 'Linjaus',
+    w_channel: 'Tai kanava',
+    w_open: 'Avaa',
+    w_banned: 'Kielletyt',
+    w_suspect: 'Epäilyttävät',
+    w_allowed: 'Sallitut',
+    w_banned_action: 'Kielletty sana',
+    w_note: 'Muistiinpano (vapaaehtoinen, tallentuu version mukana)',
+    w_save: 'Tallenna uutena versiona',
+    w_activate: 'Ota käyttöön',
+    w_new: 'uusi',
+    w_in_force: 'Linjaus {name} v{version} on käytössä. Tallennus tekee uuden version, joka ei päätä mitään ennen kuin se otetaan käyttöön.',
+    w_inherits: 'Kanavalla {name} ei ole omaa linjausta: nämä ovat listat, jotka se perii oletuslinjauksesta (default v{version}). Tallennus antaa sille omat listat; muilta osin se noudattaa edelleen oletuslinjausta.',
+    w_stored: 'Linjaus {name} v{version} on tallennettu, mutta se ei ole vielä käytössä.',
+    w_activated: 'Linjaus {name} v{version} on käytössä jokaiselle uudelle kommentille.',
+    w_forbidden: 'Linjauksen muuttaminen vaatii ylläpitäjän avaimen.',
     actions: {
       allow: 'salli', prioritize: 'priorisoi', review: 'tarkista', hide: 'piilota',
       delete: 'poista', block_author: 'estä kirjoittaja', escalate: 'siirrä eteenpäin',
@@ -429,10 +468,11 @@ const MAX_PAGE = 200;
 // The actions a policy sets by score thresholds, strongest first.
 const THRESHOLD_ACTIONS = ['delete', 'hide', 'review', 'prioritize'];
 const SERIES = ['share', 'precision', 'recall'];
+const LISTS = ['banned', 'suspect', 'allowed'];
 
 const state = {
   lang: 'en',
-  view: null, // 'queue', 'case', 'thresholds' or 'key'
+  view: null, // 'queue', 'case', 'thresholds', 'words' or 'key'
   filters: { status: 'open' },
   items: [], // the queue as loaded, in the API's order
   next: null, // the cursor of the next page
@@ -443,6 +483,7 @@ const state = {
   range: {}, // the thresholds view's days: since and until, YYYY-MM-DD
   thresholds: null, // per score, as GET /v1/thresholds gives them
   policy: null, // the default policy in force, for the thresholds it uses
+  words: null, // the word-lists view's policy: name, version, inherits, names (in force), stored
   busy: false,
 };
 
@@ -558,8 +599,9 @@ async function api(path, { method = 'GET', body } = {}) {
   return data;
 }
 
-// Runs an API action; a 401 or 403 shows the key form, anything else the message area.
-async function attempt(action) {
+// Runs an API action; a 401 or 403 shows the key form (a 403 saying `forbidden`), anything else
+// the message area.
+async function attempt(action, forbidden = t('key_forbidden')) {
   try {
     return await action();
   } catch (e) {
@@ -567,7 +609,7 @@ async function attempt(action) {
     if (e.status === 401) {
       showKeyView(sessionStorage.getItem(KEY_STORE) ? t('key_rejected') : null);
     } else if (e.status === 403) {
-      showKeyView(t('key_forbidden'));
+      showKeyView(forbidden);
     } else if (e.status === 0) {
       say(t('network', { message: e.message }), 'error');
     } else {
@@ -604,9 +646,11 @@ function setLanguage(lang) {
   fillSelect('action', ACTIONS, 'actions');
   fillSelect('priority', PRIORITIES, 'priorities');
   fillSelect('route', ROUTES, 'routes');
+  for (const option of $('#words-form [name="banned_action"]').options) option.textContent = word('actions', option.value);
   if (state.view === 'queue') renderQueue();
   if (state.view === 'case' && state.current) renderCase();
   if (state.view === 'thresholds' && state.thresholds) renderThresholds();
+  if (state.view === 'words' && state.words) renderWords();
 }
 
 function fillSelect(name, values, table) {
@@ -622,9 +666,11 @@ function show(view) {
   $('#queue-view').hidden = view !== 'queue';
   $('#case-view').hidden = view !== 'case';
   $('#thresholds-view').hidden = view !== 'thresholds';
-  const link = $('#thresholds-link');
-  if (view === 'thresholds') link.setAttribute('aria-current', 'page');
-  else link.removeAttribute('aria-current');
+  $('#words-view').hidden = view !== 'words';
+  for (const link of document.querySelectorAll('a.nav')) {
+    if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
   $('#forget-key').hidden = !sessionStorage.getItem(KEY_STORE);
 }
 
@@ -637,7 +683,7 @@ function showKeyView(problem) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Routes: #/cases?filters, #/cases/{id}?filters and #/thresholds?since=&until=.
+// Routes: #/cases?filters, #/cases/{id}?filters, #/thresholds?since=&until= and #/words/{policy}.
 
 function parseHash() {
   const hash = location.hash.replace(/^#/, '') || '/cases';
@@ -647,6 +693,8 @@ function parseHash() {
     const day = (name) => (/^\d{4}-\d{2}-\d{2}$/.test(params.get(name)) ? params.get(name) : undefined);
     return { range: { since: day('since'), until: day('until') } };
   }
+  const words = path.match(/^\/words(?:\/(.+))?$/);
+  if (words) return { policy: decodeURIComponent(words[1] ?? 'default') };
   const filters = { status: 'open' };
   for (const name of FILTERS) {
     const value = params.get(name);
@@ -671,15 +719,21 @@ function thresholdsHash(range) {
   return `#/thresholds?${params}`;
 }
 
+const wordsHash = (name) => `#/words/${encodeURIComponent(name)}`;
+
 function go(hash) {
   if (location.hash === hash) route();
   else location.hash = hash;
 }
 
 async function route() {
-  const { range, caseId, filters } = parseHash();
+  const { range, policy, caseId, filters } = parseHash();
   if (range) {
     await loadThresholds(range); // the queue's filters stay as they were
+    return;
+  }
+  if (policy) {
+    await loadWords(policy);
     return;
   }
   state.filters = filters;
@@ -1274,7 +1328,83 @@ function chart(score, name) {
     lines);
 }
 
-function thresholdsKey(key) {
+// ---------------------------------------------------------------------------------------------
+// Word lists: a policy's banned, suspect and allowed words, stored as its next version by
+// PUT /v1/policies/{name}/words and then put in force by …/versions/{version}/activate.
+
+// A text area's entries: one a line, blank lines left out.
+const entries = (text) => text.split('\n').map((line) => line.trim()).filter(Boolean);
+
+async function loadWords(name) {
+  const policies = await attempt(() => api('/v1/policies'));
+  if (!policies) return;
+  // A channel without a policy of its own shows the default's lists: those it uses now.
+  const inherits = !policies.active.some((p) => p.name === name);
+  const shown = await attempt(() => api(`/v1/policies/${encodeURIComponent(inherits ? 'default' : name)}`));
+  if (!shown) return;
+  const names = policies.active.map((p) => p.name);
+  state.words = { name, version: shown.version, inherits, names, stored: null };
+  const form = $('#words-form');
+  for (const list of LISTS) form.elements[list].value = shown.policy.words[list].join('\n');
+  form.elements.banned_action.value = shown.policy.words.banned_action;
+  form.elements.note.value = '';
+  $('#words-pick').elements.channel.value = '';
+  show('words');
+  renderWords();
+  // The select keeps the focus when the policy was chosen there; otherwise the title takes it.
+  if (document.activeElement !== $('#words-pick').elements.policy) $('#words-title').focus();
+}
+
+function renderWords() {
+  const { name, version, inherits, names, stored } = state.words;
+  const options = names.map((n) => h('option', { value: n }, n));
+  if (inherits) options.push(h('option', { value: name }, `${name} (${t('w_new')})`));
+  const select = $('#words-pick').elements.policy;
+  select.replaceChildren(...options);
+  select.value = name;
+  $('#words-status').textContent = t(inherits ? 'w_inherits' : 'w_in_force', { name, version });
+  $('#words-stored').hidden = !stored;
+  $('#words-stored-text').textContent = stored ? t('w_stored', { name, version: stored }) : '';
+}
+
+async function saveWords() {
+  if (state.busy) return;
+  state.busy = true;
+  const { name } = state.words;
+  const form = $('#words-form');
+  const body = { banned_action: form.elements.banned_action.value };
+  for (const list of LISTS) body[list] = entries(form.elements[list].value);
+  const note = form.elements.note.value.trim();
+  const path = `/v1/policies/${encodeURIComponent(name)}/words${note ? `?${new URLSearchParams({ note })}` : ''}`;
+  try {
+    const stored = await attempt(() => api(path, { method: 'PUT', body }), t('w_forbidden'));
+    if (!stored) return;
+    quiet();
+    state.words.stored = stored.version;
+    renderWords();
+    $('#words-activate').focus();
+  } finally {
+    state.busy = false;
+  }
+}
+
+async function activateWords() {
+  if (state.busy) return;
+  state.busy = true;
+  const { name, stored } = state.words;
+  try {
+    const path = `/v1/policies/${encodeURIComponent(name)}/versions/${stored}/activate`;
+    const done = await attempt(() => api(path, { method: 'POST', body: {} }), t('w_forbidden'));
+    if (!done) return;
+    await loadWords(name);
+    say(t('w_activated', { name, version: done.version }), 'ok');
+  } finally {
+    state.busy = false;
+  }
+}
+
+// The thresholds and the word lists: u or Esc goes back to the queue.
+function backKey(key) {
   if (key !== 'Escape' && key !== 'u') return false;
   go(queueHash());
   return true;
@@ -1306,7 +1436,7 @@ function onKey(e) {
     e.preventDefault();
     return;
   }
-  const keys = { queue: queueKey, case: caseKey, thresholds: thresholdsKey }[state.view];
+  const keys = { queue: queueKey, case: caseKey, thresholds: backKey, words: backKey }[state.view];
   if (keys?.(key, e)) e.preventDefault();
 }
 
@@ -1334,6 +1464,9 @@ function queueKey(key, e) {
       return true;
     case 't':
       go(thresholdsHash(state.range));
+      return true;
+    case 'w':
+      go(wordsHash(state.words?.name ?? 'default'));
       return true;
     default:
       return false;
@@ -1410,6 +1543,17 @@ function start() {
     go(thresholdsHash({ since: range.elements.since.value, until: range.elements.until.value }));
   });
   $('#clear-range').addEventListener('click', () => go(thresholdsHash({})));
+  const pick = $('#words-pick');
+  pick.addEventListener('submit', (e) => {
+    e.preventDefault();
+    go(wordsHash(pick.elements.channel.value.trim() || pick.elements.policy.value));
+  });
+  pick.elements.policy.addEventListener('change', () => go(wordsHash(pick.elements.policy.value)));
+  $('#words-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    saveWords();
+  });
+  $('#words-activate').addEventListener('click', activateWords);
   route();
 }
 
