@@ -228,6 +228,8 @@ impl Policies {
                 Ok(policy) => {
                     channels.insert(name.clone(), policy);
                 }
+                // A problem the channel only inherits is said once, as the default's.
+                Err(e) if default.is_none() && errors.first() == Some(&e) => {}
                 Err(e) => errors.push(format!("channels.{name}: {e}")),
             }
         }

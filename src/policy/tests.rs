@@ -203,6 +203,14 @@ fn validation_names_every_bad_field() {
         err.starts_with("channels.chat: actions.review.toxicity: -1 is not in [0, 1]"),
         "{err}"
     );
+    // A problem of the default's that a channel only inherits is said once.
+    let inherited = format!(
+        "{}\n[channels.chat.priority]\nhigh = 0.5\n",
+        include_str!("default.toml").replace("threat = 0.7", "menace = 0.7")
+    );
+    let err = Policies::from_toml(&inherited).expect_err("invalid default");
+    assert_eq!(err.matches("menace").count(), 1, "{err}");
+    assert!(!err.contains("channels.chat"), "{err}");
 }
 
 #[test]
