@@ -234,6 +234,11 @@ pub enum Route {
     Legal,
     Security,
     Sales,
+    /// Product ideas and feature requests.
+    Product,
+    Marketing,
+    /// Job seekers and applicants.
+    Hr,
 }
 
 impl Route {
@@ -244,6 +249,9 @@ impl Route {
             Route::Legal => "legal",
             Route::Security => "security",
             Route::Sales => "sales",
+            Route::Product => "product",
+            Route::Marketing => "marketing",
+            Route::Hr => "hr",
         }
     }
 }

@@ -51,6 +51,12 @@ fn found(lexicons: &Lexicons, lexicon: &str, text: &str) -> Vec<String> {
             .into_iter()
             .map(|c| c.category.as_str().to_string())
             .collect(),
+        "intent" => lexicons
+            .intents
+            .find(text, &n)
+            .into_iter()
+            .map(|c| c.intent.as_str().to_string())
+            .collect(),
         "spam" => lexicons
             .writing
             .assess(&Comment::new("t", text), &n)

@@ -1,6 +1,6 @@
-//! The three customer-service practices over HTTP: personal data in public is hidden, moved to
+//! The customer-service practices over HTTP: personal data in public is hidden, moved to
 //! private messages and stored masked; an attack on a named employee goes to a supervisor;
-//! reply-time targets follow the service hours.
+//! reply-time targets follow the service hours; what the writer wants goes to its team.
 
 mod common;
 
@@ -152,4 +152,139 @@ async fn urgent_comments_carry_a_respond_by_within_service_hours() {
     // The case due in 2020 is overdue, the one just received is not.
     let (_, metrics) = app.get("/metrics").await;
     assert!(metrics.contains("seula_cases_overdue 1"), "{metrics}");
+}
+
+/// The intents of a response, strongest first.
+fn intents(body: &Value) -> Vec<&str> {
+    body["intents"]
+        .as_array()
+        .map(|i| i.iter().filter_map(|i| i["intent"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn each_intent_goes_to_the_team_the_policy_names() {
+    let app = spawn_app().await;
+    // (text, the intent it must carry, route, least priority)
+    let cases = [
+        (
+            "Paljonko maksaa 200M liittymä?",
+            "purchase_intent",
+            "sales",
+            "normal",
+        ),
+        (
+            "Hi, I'm a journalist writing a piece on delivery delays",
+            "press_or_influencer",
+            "communications",
+            "high",
+        ),
+        (
+            "Poistakaa tietoni teidän rekisteristä",
+            "personal_data_request",
+            "legal",
+            "high",
+        ),
+        (
+            "Onko teillä kesätöitä tarjolla?",
+            "job_inquiry",
+            "hr",
+            "low",
+        ),
+        (
+            "please add dark mode to the app",
+            "feature_request",
+            "product",
+            "low",
+        ),
+        (
+            "Irtisanon liittymäni heti huomenna",
+            "cancellation",
+            "sales",
+            "high",
+        ),
+    ];
+    for (n, (text, intent, route, priority)) in cases.into_iter().enumerate() {
+        let (status, body) = app.score(&comment(&format!("i{n}"), text)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(intents(&body).first(), Some(&intent), "{text}: {body}");
+        assert_eq!(
+            body["intents"][0]["score"].as_f64().map(|s| s >= 0.5),
+            Some(true)
+        );
+        assert_eq!(body["route"], route, "{text}: {body}");
+        let order = ["low", "normal", "high", "urgent"];
+        let at = |p: &Value| order.iter().position(|o| p == o);
+        assert!(
+            at(&body["priority"]) >= at(&json!(priority)),
+            "{text}: {body}"
+        );
+        assert!(
+            codes(&body).contains(&format!("intent.{intent}")),
+            "{text}: {body}"
+        );
+    }
+    // Chatter carries no intent and goes nowhere.
+    let (_, calm) = app
+        .score(&comment("i-calm", "Juhannuksena oltiin mökillä"))
+        .await;
+    assert!(intents(&calm).is_empty(), "{calm}");
+    assert_eq!(calm["route"], Value::Null);
+    // A flagged comment stays with moderation whatever it wants.
+    let (_, flagged) = app
+        .score(&comment(
+            "i-flagged",
+            "Paljonko maksaa teidän paska liittymä, senkin vitun idiootit?",
+        ))
+        .await;
+    assert_ne!(flagged["action"], "allow", "{flagged}");
+    assert_eq!(flagged["route"], "communications", "{flagged}");
+}
+
+#[tokio::test]
+async fn a_channel_can_hand_an_intent_to_another_team() {
+    let app = spawn_app().await;
+    let overrides = "[intents]\npurchase_intent = { route = \"marketing\", priority = \"high\" }\n";
+    let response = app
+        .request(reqwest::Method::POST, "/v1/policies/instagram/versions")
+        .header("content-type", "application/toml")
+        .body(overrides)
+        .send()
+        .await
+        .expect("new version");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let version: Value = response.json().await.expect("version");
+    let activate = format!(
+        "/v1/policies/instagram/versions/{}/activate",
+        version["version"]
+    );
+    let (status, _) = app.post_raw(&activate, "{}").await;
+    assert_eq!(status, StatusCode::OK);
+    let lead = |id: &str, channel: &str| json!({"id": id, "text": "Paljonko maksaa 200M liittymä?", "channel": channel});
+    let (_, instagram) = app.score(&lead("ig1", "instagram")).await;
+    assert_eq!(
+        (&instagram["route"], &instagram["priority"]),
+        (&json!("marketing"), &json!("high"))
+    );
+    let (_, facebook) = app.score(&lead("fb1", "facebook")).await;
+    assert_eq!(
+        facebook["route"], "sales",
+        "the default's other channels keep theirs"
+    );
+    // An intent the policy does not know is refused with its path.
+    let response = app
+        .request(reqwest::Method::POST, "/v1/policies/instagram/versions")
+        .header("content-type", "application/toml")
+        .body("[intents]\nsales_lead = { route = \"sales\" }\n")
+        .send()
+        .await
+        .expect("bad version");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.expect("error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("sales_lead")),
+        "{body}"
+    );
 }

@@ -10,6 +10,7 @@ use crate::domain::{
 };
 use crate::pipeline::Outcome;
 use crate::scoring::{Scores, Sentiment};
+use crate::signals::intents::{self, IntentScore};
 use crate::signals::personal_data::PersonalData;
 use crate::signals::{Category, MAX_LISTED, Severity, Truncated};
 
@@ -270,6 +271,8 @@ pub struct ScoreResponse {
     pub reasons: Vec<Reason>,
     /// Advice beside the action: `move_to_private_messages`, `supervisor_replies`.
     pub recommendations: Vec<Recommendation>,
+    /// What the writer wants, strongest first: each intent scoring at least 0.5.
+    pub intents: Vec<IntentScore>,
     /// When the first reply is due (RFC 3339), under the policy's targets and service hours.
     pub respond_by: Option<DateTime<Utc>>,
     /// Null, or how many reasons and spans were left out past the limit of each list.
@@ -415,6 +418,13 @@ impl ScoreResponse {
                 })
                 .collect(),
             recommendations: o.decision.recommendations,
+            intents: intents::ranked(&s.intents, s.style.questions > 0)
+                .into_iter()
+                .map(|i| IntentScore {
+                    score: round(i.score),
+                    ..i
+                })
+                .collect(),
             respond_by: o.respond_by,
             truncated: o.truncated,
             case_id: o.case_id,

@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Action, Priority, Reason, Recommendation, Route};
 use crate::scoring::Scores;
+use crate::signals::intents::{self, Intent};
 use crate::signals::{Category, Signals};
 
 /// Scores that may never hide or delete on their own: they rest on account, name and writing signals.
@@ -44,6 +45,24 @@ pub struct Policy {
     /// The community's own banned, suspect and allowed words.
     #[serde(default)]
     pub words: words::Words,
+    /// The team each intent goes to, and the least priority it gets; an intent not listed
+    /// routes nowhere by itself.
+    #[serde(default)]
+    pub intents: BTreeMap<Intent, Handoff>,
+}
+
+/// Where a comment that carries an intent goes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handoff {
+    pub route: Route,
+    /// The least priority; `low` when left out.
+    #[serde(default = "low")]
+    pub priority: Priority,
+}
+
+fn low() -> Priority {
+    Priority::Low
 }
 
 /// The least a comment gets when a practice calls for it: the action and priority are raised to
@@ -357,17 +376,33 @@ pub fn decide(
         .iter()
         .flatten()
         .fold(priority, |p, h| p.max(h.priority));
+    // The strongest intent the policy hands off: its team, and at least its priority.
+    let handoff = intents::ranked(&signals.intents, signals.style.questions > 0)
+        .into_iter()
+        .find_map(|i| policy.intents.get(&i.intent).map(|h| (i, *h)));
+    let priority = handoff
+        .as_ref()
+        .map_or(priority, |(_, h)| priority.max(h.priority));
+    if let Some((i, h)) = &handoff {
+        let message = format!("{}, for {}", i.intent.describe(), h.route.as_str());
+        let reason = Reason::new(&format!("intent.{}", i.intent.as_str()), message, 0.3);
+        reasons.push(match i.span {
+            Some(span) => reason.at(span),
+            None => reason,
+        });
+    }
     let strongest_need = signals
         .urgency
         .iter()
         .max_by(|x, y| x.weight.total_cmp(&y.weight))
         .map(|c| c.category);
-    // A supervisor answers for the named employee; then the customer's privacy; then the need.
+    // A supervisor answers for the named employee; then the customer's privacy; then the need;
+    // then moderation for a flagged comment; then what the writer wants.
     let route = match (staff.or(protect), strongest_need) {
         (Some(h), _) => Some(h.route),
         (None, Some(c)) if urgent_need => Some(policy.routes.for_category(c)),
         _ if action > Action::Prioritize => Some(policy.routes.moderation),
-        _ => None,
+        _ => handoff.map(|(_, h)| h.route),
     };
     let recommendations = [
         (protect, Recommendation::MoveToPrivateMessages),

@@ -4,6 +4,7 @@
 //! memory across comments and is filled in by the pipeline from [`repetition::Memory`].
 
 pub mod account;
+pub mod intents;
 pub mod language;
 pub mod lexicon;
 pub mod personal_data;
@@ -43,8 +44,8 @@ pub struct Truncated {
     pub spans: usize,
 }
 
-/// Cuts the reasons (strongest first, so the weakest go) and the profanity, toxicity, urgency
-/// and word-list spans (in text order) to [`MAX_LISTED`] each. Personal data is counted but kept
+/// Cuts the reasons (strongest first, so the weakest go) and the profanity, toxicity, urgency,
+/// intent and word-list spans (in text order) to [`MAX_LISTED`] each. Personal data is counted but kept
 /// whole here: the register masks every span of it; the answer lists the first [`MAX_LISTED`].
 pub fn cap(signals: &mut Signals, reasons: &mut Vec<Reason>) -> Option<Truncated> {
     fn cut<T>(list: &mut Vec<T>) -> usize {
@@ -55,6 +56,7 @@ pub fn cap(signals: &mut Signals, reasons: &mut Vec<Reason>) -> Option<Truncated
     let spans = cut(&mut signals.profanity)
         + cut(&mut signals.toxic)
         + cut(&mut signals.urgency)
+        + cut(&mut signals.intents)
         + cut(&mut signals.words)
         + signals.personal_data.len().saturating_sub(MAX_LISTED);
     let reasons = cut(reasons);
@@ -72,6 +74,7 @@ pub fn forget_text(signals: &mut Signals, reasons: &mut [Reason]) {
     signals.profanity.iter_mut().for_each(|h| h.word.clear());
     signals.toxic.iter_mut().for_each(|h| h.word.clear());
     signals.urgency.iter_mut().for_each(|c| c.words.clear());
+    signals.intents.iter_mut().for_each(|c| c.words.clear());
     signals.words.iter_mut().for_each(|w| w.word.clear());
     if let Some(target) = &mut signals.staff_target {
         target.target.clear();
@@ -89,6 +92,7 @@ pub struct Lexicons {
     pub profanity: profanity::ProfanityLexicon,
     pub toxicity: toxicity::ToxicityLexicons,
     pub urgency: urgency::UrgencyLexicon,
+    pub intents: intents::IntentLexicon,
     pub writing: writing::WritingLexicons,
     pub sentiment: sentiment::SentimentLexicon,
 }
@@ -100,6 +104,7 @@ impl Lexicons {
             profanity: profanity::ProfanityLexicon::shipped()?,
             toxicity: toxicity::ToxicityLexicons::shipped()?,
             urgency: urgency::UrgencyLexicon::shipped()?,
+            intents: intents::IntentLexicon::shipped()?,
             writing: writing::WritingLexicons::shipped()?,
             sentiment: sentiment::SentimentLexicon::shipped()?,
         })
@@ -117,6 +122,9 @@ pub struct Signals {
     pub account: AccountSignals,
     pub writing: Writing,
     pub urgency: Vec<Cue>,
+    /// Cues of what the writer wants: a question, a problem report, a sales lead, …
+    #[serde(default)]
+    pub intents: Vec<intents::IntentCue>,
     /// Summed sentiment-lexicon weight (negative below zero); the scorer turns it into a label.
     pub sentiment: f32,
     /// The customer's personal data posted in public, by kind and span.
@@ -149,6 +157,7 @@ pub fn extract(
         account: account::assess(comment.author.as_ref().unwrap_or(&Author::default()), now),
         writing: lexicons.writing.assess(comment, text),
         urgency: lexicons.urgency.find(&comment.text, text),
+        intents: lexicons.intents.find(&comment.text, text),
         sentiment: lexicons.sentiment.weigh(text),
         personal_data: personal_data::find(&comment.text),
         words: Vec::new(),

@@ -188,6 +188,7 @@ const TEXT = {
     routes: {
       customer_service: 'customer service', communications: 'communications',
       legal: 'legal', security: 'security', sales: 'sales',
+      product: 'product', marketing: 'marketing', hr: 'HR',
     },
     statuses: { open: 'open', decided: 'decided' },
     sentiments: { negative: 'negative', neutral: 'neutral', positive: 'positive' },
@@ -393,6 +394,7 @@ const TEXT = {
     routes: {
       customer_service: 'asiakaspalvelu', communications: 'viestintä',
       legal: 'lakiasiat', security: 'tietoturva', sales: 'myynti',
+      product: 'tuotekehitys', marketing: 'markkinointi', hr: 'henkilöstö',
     },
     statuses: { open: 'avoin', decided: 'päätetty' },
     sentiments: { negative: 'kielteinen', neutral: 'neutraali', positive: 'myönteinen' },
@@ -458,7 +460,7 @@ const TEXT = {
 
 const ACTIONS = ['allow', 'prioritize', 'review', 'hide', 'delete', 'block_author'];
 const PRIORITIES = ['urgent', 'high', 'normal', 'low'];
-const ROUTES = ['customer_service', 'communications', 'legal', 'security', 'sales'];
+const ROUTES = ['customer_service', 'communications', 'legal', 'security', 'sales', 'product', 'marketing', 'hr'];
 const FILTERS = ['status', 'action', 'priority', 'route', 'channel', 'min_toxicity', 'q'];
 const DECISION_KEYS = { a: 'allow', h: 'hide', d: 'delete', b: 'block_author', e: 'escalate' };
 const KEY_STORE = 'seula.key';
