@@ -15,6 +15,7 @@ use seula::pipeline::Pipeline;
 use seula::policy::replay::{self, Recorded};
 use seula::policy::{self, AuthorHistory, Policies};
 use seula::signals;
+use seula::signals::intents::IntentScores;
 
 const CASES: usize = 100_000;
 
@@ -61,6 +62,7 @@ fn register() -> Vec<Recorded> {
             let d = policy::decide(
                 policies.for_channel(channel.as_deref()),
                 scores,
+                &IntentScores::default(),
                 signals,
                 history,
                 signals::explain(signals),

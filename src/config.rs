@@ -117,6 +117,9 @@ pub struct TrainConfig {
     /// The project's labelled Suomi24 sentences (toxicity family).
     #[arg(long, default_value = "training/data/toxicity_fi_s24.jsonl")]
     pub forum: PathBuf,
+    /// The project's labelled intent set (Finnish and English comments).
+    #[arg(long, default_value = "training/data/intents.jsonl")]
+    pub intents: PathBuf,
     /// Moderators' decisions, as `seula export-labels` writes them: each label a decision carries
     /// becomes a training row in the comment's language.
     #[arg(long)]

@@ -242,6 +242,7 @@ pub fn train(config: &TrainConfig) -> anyhow::Result<scoring::learned::Manifest>
         data: config.data.clone(),
         own: config.own.clone(),
         forum: config.forum.clone(),
+        intents: config.intents.clone(),
         labels: config.labels.clone(),
         labels_weight: config.labels_weight,
         floret_wheel: config.floret_wheel.clone(),

@@ -265,6 +265,7 @@ impl Pipeline {
         let mut decision = policy::decide(
             policy,
             &assessment.scores,
+            &assessment.intents,
             &signals,
             history,
             signals::explain(&signals),

@@ -87,15 +87,15 @@ impl Documented {
         assert!(errors.is_empty(), "{what}: {errors:#?}\n{body:#}");
     }
 
-    /// Sends the request, checks the answer against the document, and returns it.
-    async fn call(
-        &mut self,
-        app: &common::TestApp,
-        method: Method,
-        template: &str,
-        path: &str,
-        body: Option<(&str, String)>,
-    ) -> (StatusCode, Value) {
+    /// Sends the request, checks that it answers `expect` and that the answer matches the
+    /// document, and returns the answer.
+    async fn call(&mut self, app: &common::TestApp, call: Call<'_>, expect: StatusCode) -> Value {
+        let Call {
+            method,
+            template,
+            path,
+            body,
+        } = call;
         let mut request = app.request(method.clone(), path);
         if let Some((content_type, body)) = body {
             request = request.header("content-type", content_type).body(body);
@@ -109,29 +109,18 @@ impl Documented {
             .unwrap_or_default()
             .to_string();
         let text = response.text().await.expect("body");
+        let what = format!("{method} {path} → {status}");
+        assert_eq!(status, expect, "{what}: {text}");
         let schema = self.schema(&method, template, status, &content_type);
         self.called
             .insert((method.as_str().to_lowercase(), template.to_string()));
-        let what = format!("{method} {path} → {status}");
         let body = if content_type.starts_with("application/json") {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: {e}: {text}"))
         } else {
             Value::String(text)
         };
         self.check(&what, schema, &body);
-        (status, body)
-    }
-
-    async fn json(
-        &mut self,
-        app: &common::TestApp,
-        method: Method,
-        template: &str,
-        path: &str,
-        body: Value,
-    ) -> (StatusCode, Value) {
-        let body = Some(("application/json", body.to_string()));
-        self.call(app, method, template, path, body).await
+        body
     }
 
     /// Every operation in the document, as (method, path template).
@@ -168,6 +157,47 @@ fn strict(schema: &mut Value) {
     }
 }
 
+/// One request: its method, the documented path it is an instance of, the path, the body.
+struct Call<'a> {
+    method: Method,
+    template: &'a str,
+    path: &'a str,
+    body: Option<(&'static str, String)>,
+}
+
+fn get<'a>(template: &'a str, path: &'a str) -> Call<'a> {
+    Call {
+        method: Method::GET,
+        template,
+        path,
+        body: None,
+    }
+}
+
+fn send<'a>(method: Method, template: &'a str, path: &'a str, body: Value) -> Call<'a> {
+    let body = Some(("application/json", body.to_string()));
+    Call {
+        method,
+        template,
+        path,
+        body,
+    }
+}
+
+fn post<'a>(template: &'a str, path: &'a str, body: Value) -> Call<'a> {
+    send(Method::POST, template, path, body)
+}
+
+fn toml<'a>(template: &'a str, path: &'a str, source: &str) -> Call<'a> {
+    let body = Some(("application/toml", source.to_string()));
+    Call {
+        method: Method::POST,
+        template,
+        path,
+        body,
+    }
+}
+
 #[tokio::test]
 async fn the_served_document_is_the_codes_and_every_answer_matches_it() {
     let app = spawn_app().await;
@@ -181,218 +211,104 @@ async fn the_served_document_is_the_codes_and_every_answer_matches_it() {
     );
     assert_eq!(served["openapi"], "3.1.0");
     let mut doc = Documented::new(served);
-    let get = Method::GET;
-    let post = Method::POST;
-
-    // The service and the page.
-    for path in [
-        "/healthz",
-        "/readyz",
-        "/metrics",
-        "/",
-        "/assets/page.js",
-        "/assets/page.css",
-        "/openapi.json",
-    ] {
-        let (status, _) = doc.call(&app, get.clone(), path, path, None).await;
-        assert_eq!(status, StatusCode::OK, "{path}");
-    }
+    let (ok, created) = (StatusCode::OK, StatusCode::CREATED);
 
     // Scoring: one comment, its refusals, a batch with a bad item.
-    let (status, scored) = doc
-        .json(
-            &app,
-            post.clone(),
-            "/v1/score",
-            "/v1/score",
-            contract_example(),
-        )
+    let scored = doc
+        .call(&app, post("/v1/score", "/v1/score", contract_example()), ok)
         .await;
-    assert_eq!(status, StatusCode::OK);
     let case = scored["case_id"].as_i64().expect("the example is recorded");
-    let (status, _) = doc
-        .json(
-            &app,
-            post.clone(),
-            "/v1/score",
-            "/v1/score",
-            json!({"id": "x", "text": " "}),
-        )
+    let blank = post("/v1/score", "/v1/score", json!({"id": "x", "text": " "}));
+    doc.call(&app, blank, StatusCode::UNPROCESSABLE_ENTITY)
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = doc
-        .call(
-            &app,
-            post.clone(),
-            "/v1/score",
-            "/v1/score",
-            Some(("application/json", "{".into())),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let mut malformed = post("/v1/score", "/v1/score", json!(null));
+    malformed.body = Some(("application/json", "{".into()));
+    doc.call(&app, malformed, StatusCode::BAD_REQUEST).await;
     let personal = json!({"id": "c2", "text": "Soita minulle 040 1234567, tilaus ei ole tullut", "author": {"id": "fb:user:991"}});
-    let (status, batch) = doc
-        .json(
-            &app,
-            post.clone(),
-            "/v1/score:batch",
-            "/v1/score:batch",
-            json!({"items": [personal, {"id": "c3", "text": ""}]}),
-        )
+    let items = json!({"items": [personal, {"id": "c3", "text": ""}]});
+    let batch = doc
+        .call(&app, post("/v1/score:batch", "/v1/score:batch", items), ok)
         .await;
-    assert_eq!(status, StatusCode::OK);
     assert!(batch["items"][1]["error"].is_object(), "{batch}");
 
-    // The register.
-    let (status, page) = doc
-        .call(
-            &app,
-            get.clone(),
+    // Everything that only reads, and its refusals.
+    let one = format!("/v1/cases/{case}");
+    let audit = format!("/v1/audit?case={case}");
+    let (claim_path, decide_path) = (format!("{one}/claim"), format!("{one}/decisions"));
+    let author = "/v1/authors/fb:user:991";
+    for (template, path, expect) in [
+        ("/healthz", "/healthz", ok),
+        ("/readyz", "/readyz", ok),
+        ("/metrics", "/metrics", ok),
+        ("/", "/", ok),
+        ("/assets/page.js", "/assets/page.js", ok),
+        ("/assets/page.css", "/assets/page.css", ok),
+        ("/openapi.json", "/openapi.json", ok),
+        (
             "/v1/cases",
             "/v1/cases?status=open&min_toxicity=0.1&limit=5",
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(!page["items"].as_array().expect("items").is_empty());
-    let one = format!("/v1/cases/{case}");
-    let (status, _) = doc
-        .call(&app, get.clone(), "/v1/cases/{id}", &one, None)
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = doc
-        .call(
-            &app,
-            get.clone(),
-            "/v1/cases/{id}",
-            "/v1/cases/999999",
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = doc
-        .json(
-            &app,
-            post.clone(),
-            "/v1/cases/{id}/claim",
-            &format!("{one}/claim"),
-            json!({"minutes": 5}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let decision = json!({"decision": "hide", "note": "abusive", "labels": {"toxicity": true}});
-    let (status, _) = doc
-        .json(
-            &app,
-            post.clone(),
-            "/v1/cases/{id}/decisions",
-            &format!("{one}/decisions"),
-            decision,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, bulk) = doc
-        .json(
-            &app,
-            post.clone(),
-            "/v1/cases/decisions:batch",
-            "/v1/cases/decisions:batch",
-            json!({"ids": [case, 999999], "decision": "delete"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(bulk["items"][1]["error"].is_object(), "{bulk}");
-    let author = "/v1/authors/fb:user:991";
-    let (status, _) = doc
-        .call(&app, get.clone(), "/v1/authors/{id}", author, None)
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = doc
-        .call(
-            &app,
-            get.clone(),
-            "/v1/audit",
-            &format!("/v1/audit?case={case}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+            ok,
+        ),
+        ("/v1/cases/{id}", &one, ok),
+        ("/v1/cases/{id}", "/v1/cases/999999", StatusCode::NOT_FOUND),
+        ("/v1/authors/{id}", author, ok),
+        ("/v1/audit", &audit, ok),
+        ("/v1/policies", "/v1/policies", ok),
+        ("/v1/thresholds", "/v1/thresholds", ok),
+    ] {
+        doc.call(&app, get(template, path), expect).await;
+    }
 
-    // Policies: read, a new version as TOML, word lists, activation, replay, thresholds.
-    let (status, _) = doc
-        .call(&app, get.clone(), "/v1/policies", "/v1/policies", None)
+    // The register's decisions.
+    let claim = post("/v1/cases/{id}/claim", &claim_path, json!({"minutes": 5}));
+    doc.call(&app, claim, ok).await;
+    let decision = json!({"decision": "hide", "note": "abusive", "labels": {"toxicity": true}});
+    let decide = post("/v1/cases/{id}/decisions", &decide_path, decision);
+    doc.call(&app, decide, ok).await;
+    let bulk = json!({"ids": [case, 999999], "decision": "delete"});
+    let bulk = post(
+        "/v1/cases/decisions:batch",
+        "/v1/cases/decisions:batch",
+        bulk,
+    );
+    let bulk = doc.call(&app, bulk, ok).await;
+    assert!(bulk["items"][1]["error"].is_object(), "{bulk}");
+
+    // Policies: a new version as TOML, word lists, activation, replay.
+    let active = doc
+        .call(&app, get("/v1/policies/{name}", "/v1/policies/default"), ok)
         .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, active) = doc
-        .call(
-            &app,
-            get.clone(),
-            "/v1/policies/{name}",
-            "/v1/policies/default",
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let source = active["source"].as_str().expect("source").to_string();
-    let (status, _) = doc
-        .call(
-            &app,
-            post.clone(),
-            "/v1/policies/{name}/versions",
-            "/v1/policies/default/versions?note=same",
-            Some(("application/toml", source.clone())),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let source = active["source"].as_str().expect("source");
+    let versions = "/v1/policies/{name}/versions";
+    doc.call(
+        &app,
+        toml(versions, "/v1/policies/default/versions?note=same", source),
+        created,
+    )
+    .await;
+    let words_path = "/v1/policies/{name}/words";
     let words = json!({"banned": ["kurkkusalaatti*"], "suspect": ["tomaatti"], "allowed": [], "banned_action": "hide"});
-    let (status, version) = doc
-        .json(
-            &app,
-            Method::PUT,
-            "/v1/policies/{name}/words",
-            "/v1/policies/facebook/words",
-            words,
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{version}");
-    let (status, _) = doc
-        .json(
-            &app,
-            Method::PUT,
-            "/v1/policies/{name}/words",
-            "/v1/policies/facebook/words",
-            json!({"banned": [""]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let put = |body| send(Method::PUT, words_path, "/v1/policies/facebook/words", body);
+    let version = doc.call(&app, put(words), created).await;
+    doc.call(
+        &app,
+        put(json!({"banned": [""]})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     let activate = format!(
         "/v1/policies/facebook/versions/{}/activate",
         version["version"]
     );
-    let (status, _) = doc
-        .call(
-            &app,
-            post.clone(),
-            "/v1/policies/{name}/versions/{version}/activate",
-            &activate,
-            Some(("application/json", "{}".into())),
-        )
+    let template = "/v1/policies/{name}/versions/{version}/activate";
+    doc.call(&app, post(template, &activate, json!({})), ok)
         .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = doc
-        .call(
-            &app,
-            post.clone(),
-            "/v1/policies/{name}/replay",
-            "/v1/policies/default/replay",
-            Some(("application/toml", source)),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = doc
-        .call(&app, get.clone(), "/v1/thresholds", "/v1/thresholds", None)
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let replay = toml(
+        "/v1/policies/{name}/replay",
+        "/v1/policies/default/replay",
+        source,
+    );
+    doc.call(&app, replay, ok).await;
 
     // Perspective's endpoints, in its shapes.
     let analyze = "/v1alpha1/comments:analyze";
@@ -401,35 +317,32 @@ async fn the_served_document_is_the_codes_and_every_answer_matches_it() {
         "requestedAttributes": {"TOXICITY": {}, "INSULT": {"scoreThreshold": 0.1}, "SEULA_URGENCY": {}},
         "spanAnnotations": true, "clientToken": "coral:1", "communityId": "facebook",
     });
-    let (status, analysed) = doc
-        .json(&app, post.clone(), analyze, analyze, request)
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let analysed = doc.call(&app, post(analyze, analyze, request), ok).await;
     assert!(
         analysed["attributeScores"]["INSULT"]["spanScores"].is_array(),
         "{analysed}"
     );
     let unknown = json!({"comment": {"text": "hei"}, "requestedAttributes": {"TOXICTY": {}}});
-    let (status, _) = doc
-        .json(&app, post.clone(), analyze, analyze, unknown)
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    doc.call(
+        &app,
+        post(analyze, analyze, unknown),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     let suggest = "/v1alpha1/comments:suggestscore";
     let correction = json!({
         "comment": {"text": "Olet täysi idiootti ja vitun valehtelija"},
         "attributeScores": {"TOXICITY": {"summaryScore": {"value": 1}}},
         "clientToken": "coral:1", "communityId": "facebook",
     });
-    let (status, _) = doc
-        .json(&app, post.clone(), suggest, suggest, correction)
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    doc.call(&app, post(suggest, suggest, correction), ok).await;
 
     // Erasure last: it takes the author's texts away.
-    let (status, _) = doc
-        .call(&app, Method::DELETE, "/v1/authors/{id}", author, None)
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let erase = Call {
+        method: Method::DELETE,
+        ..get("/v1/authors/{id}", author)
+    };
+    doc.call(&app, erase, ok).await;
 
     let missed: Vec<_> = doc.operations().difference(&doc.called).cloned().collect();
     assert!(

@@ -54,6 +54,25 @@ fn sample_data(dir: &Path) {
     write("complaints_en.train.jsonl", &rows[..300], &complaint);
     write("toxicity_en_jigsaw.jsonl", &rows[100..400], &six);
     write("toxicity_fi_mt.train.jsonl", &rows[200..500], &six);
+    // Intents from the own set's labels, half the rows as English, a fifth held out.
+    write("intents.jsonl", &rows[150..450], &|r: &Value| {
+        let mut intents = Vec::new();
+        if r["text"].as_str().is_some_and(|t| t.contains('?')) {
+            intents.push("question");
+        }
+        if r["urgency"] == true {
+            intents.push("problem_report");
+        }
+        if r["label"] == "negative" {
+            intents.push("complaint");
+        }
+        let id = r["id"].as_str().expect("id");
+        json!({
+            "id": id, "text": r["text"], "intents": intents,
+            "language": if id.ends_with(['0', '2', '4', '6', '8']) { "en" } else { "fi" },
+            "split": if id.ends_with('5') { "test" } else { "train" },
+        })
+    });
     write("forum.jsonl", &rows[300..600], &|r: &Value| {
         let mut row = six(r);
         row["split"] = json!(if r["id"].as_str() < Some("fi-fo-0100") {
@@ -112,6 +131,8 @@ fn train(data: &Path, out: &Path, extra: &[&str]) {
         OWN.into(),
         "--forum".into(),
         path(&data.join("forum.jsonl")),
+        "--intents".into(),
+        path(&data.join("intents.jsonl")),
         "--floret-wheel".into(),
         path(&data.join("wheel.whl")),
         "--vector-dims".into(),
@@ -183,7 +204,20 @@ fn training_twice_gives_the_same_bytes_and_models_that_load_and_evaluate() {
         "fi, en, the tokenizer and the vectors: {manifest}"
     );
     let heads = manifest["heads"].as_array().expect("heads");
-    assert_eq!(heads.len(), 16, "8 Finnish heads and 8 English: {manifest}");
+    assert_eq!(
+        heads.len(),
+        22,
+        "11 Finnish heads and 11 English: {manifest}"
+    );
+    let complaint = heads
+        .iter()
+        .find(|h| h["language"] == "en" && h["target"] == json!({"intent": "complaint"}))
+        .expect("English complaint");
+    assert_eq!(
+        complaint["train"],
+        json!(["intents.jsonl", "complaints_en.train.jsonl"]),
+        "the intent set first, then X-CI's complaints"
+    );
     let toxicity = heads
         .iter()
         .find(|h| h["language"] == "fi" && h["target"] == "toxicity")

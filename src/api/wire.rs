@@ -418,7 +418,7 @@ impl ScoreResponse {
                 })
                 .collect(),
             recommendations: o.decision.recommendations,
-            intents: intents::ranked(&s.intents, s.style.questions > 0)
+            intents: intents::ranked(&o.assessment.intents, &s.intents, s.style.questions > 0)
                 .into_iter()
                 .map(|i| IntentScore {
                     score: round(i.score),

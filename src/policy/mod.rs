@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Action, Priority, Reason, Recommendation, Route};
 use crate::scoring::Scores;
-use crate::signals::intents::{self, Intent};
+use crate::signals::intents::{self, Intent, IntentScores};
 use crate::signals::{Category, Signals};
 
 /// Scores that may never hide or delete on their own: they rest on account, name and writing signals.
@@ -303,6 +303,7 @@ fn fires(table: &BTreeMap<String, f32>, scores: &Scores) -> bool {
 pub fn decide(
     policy: &Policy,
     scores: &Scores,
+    intent_scores: &IntentScores,
     signals: &Signals,
     history: AuthorHistory,
     mut reasons: Vec<Reason>,
@@ -376,10 +377,13 @@ pub fn decide(
         .iter()
         .flatten()
         .fold(priority, |p, h| p.max(h.priority));
-    // The strongest intent the policy hands off: its team, and at least its priority.
-    let handoff = intents::ranked(&signals.intents, signals.style.questions > 0)
-        .into_iter()
-        .find_map(|i| policy.intents.get(&i.intent).map(|h| (i, *h)));
+    // The most specific intent the comment carries that the policy hands off: its team, and
+    // at least its priority.
+    let listed = intents::ranked(intent_scores, &signals.intents, signals.style.questions > 0);
+    let handoff = Intent::SPECIFIC_FIRST.iter().find_map(|intent| {
+        let carried = listed.iter().find(|i| i.intent == *intent)?;
+        policy.intents.get(intent).map(|h| (carried.clone(), *h))
+    });
     let priority = handoff
         .as_ref()
         .map_or(priority, |(_, h)| priority.max(h.priority));

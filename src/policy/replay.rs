@@ -21,6 +21,7 @@ use super::{AuthorHistory, DEFAULT, Policy, Sources, decide};
 use crate::domain::{Action, Priority, Route};
 use crate::scoring::Scores;
 use crate::signals::Signals;
+use crate::signals::intents::IntentScores;
 
 /// One recorded case as replay needs it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -215,10 +216,12 @@ pub fn replay<'a>(candidate: &Policy, cases: impl IntoIterator<Item = &'a Record
 /// The candidate's action, priority and route for a recorded case. `decide` chooses them without
 /// looking at the reasons it is given, so none are built: the same outcome as with
 /// `signals::explain`, without its allocations.
+/// Intents are re-read from their recorded cues: a learned head's part is not recorded.
 fn redecide(candidate: &Policy, case: &Recorded) -> Triple {
     let d = decide(
         candidate,
         &case.scores,
+        &IntentScores::default(),
         &case.signals,
         case.history,
         Vec::new(),
@@ -433,6 +436,7 @@ mod tests {
         let d = decide(
             policies.for_channel(channel),
             &scores,
+            &IntentScores::default(),
             &signals,
             history,
             signals::explain(&signals),
@@ -594,6 +598,7 @@ mod tests {
                 let full = decide(
                     policy,
                     &case.scores,
+                    &IntentScores::default(),
                     &case.signals,
                     case.history,
                     signals::explain(&case.signals),

@@ -119,6 +119,7 @@ fn decides_by_the_shipped_policy() {
         let d = decide(
             policy,
             &c.scores,
+            &IntentScores::default(),
             &signals(c.cues),
             AuthorHistory { removed: c.removed },
             vec![],
@@ -151,13 +152,22 @@ fn channels_inherit_and_override() {
         ..Scores::default()
     };
     assert_eq!(
-        decide(x, &troll, &signals(&[]), AuthorHistory::default(), vec![]).action,
+        decide(
+            x,
+            &troll,
+            &IntentScores::default(),
+            &signals(&[]),
+            AuthorHistory::default(),
+            vec![]
+        )
+        .action,
         Action::Review
     );
     assert_eq!(
         decide(
             default,
             &troll,
+            &IntentScores::default(),
             &signals(&[]),
             AuthorHistory::default(),
             vec![]
@@ -224,6 +234,7 @@ fn reasons_come_strongest_first() {
     let d = decide(
         policies.for_channel(None),
         &Scores::default(),
+        &IntentScores::default(),
         &signals(&[]),
         AuthorHistory::default(),
         reasons,
@@ -247,6 +258,7 @@ fn personal_data_is_hidden_to_protect_the_customer() {
     let d = decide(
         policy,
         &s,
+        &IntentScores::default(),
         &with_phone,
         AuthorHistory { removed: 2 },
         vec![],
@@ -261,6 +273,7 @@ fn personal_data_is_hidden_to_protect_the_customer() {
     let urgent = decide(
         policy,
         &Scores { urgency: 0.9, ..s },
+        &IntentScores::default(),
         &with_phone,
         AuthorHistory::default(),
         vec![],
@@ -269,6 +282,7 @@ fn personal_data_is_hidden_to_protect_the_customer() {
     let insult = decide(
         policy,
         &Scores { insult: 0.8, ..s },
+        &IntentScores::default(),
         &with_phone,
         AuthorHistory::default(),
         vec![],
@@ -291,6 +305,7 @@ fn an_attack_on_staff_goes_to_a_supervisor() {
     let d = decide(
         policy,
         &Scores { urgency: 0.9, ..s },
+        &IntentScores::default(),
         &at_agent,
         AuthorHistory::default(),
         vec![],
@@ -307,6 +322,7 @@ fn an_attack_on_staff_goes_to_a_supervisor() {
     let insult = decide(
         policy,
         &Scores { insult: 0.8, ..s },
+        &IntentScores::default(),
         &at_agent,
         AuthorHistory::default(),
         vec![],
@@ -328,6 +344,7 @@ fn respond_by_follows_priority_and_action() {
         decide(
             policy,
             &scores,
+            &IntentScores::default(),
             &signals(&[(Category::Outage, 0.9)]),
             AuthorHistory::default(),
             vec![],
@@ -387,6 +404,7 @@ fn channels_override_reply_targets_and_close_days() {
             urgency: 0.9,
             ..Scores::default()
         },
+        &IntentScores::default(),
         &signals(&[(Category::Outage, 0.9)]),
         AuthorHistory::default(),
         vec![],

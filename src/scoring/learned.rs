@@ -4,7 +4,7 @@
 //! model can lean on the lexicons where its training data is thin. Where a language model has a
 //! head for a score, the score is the larger of the head's calibrated output and the rule
 //! score: a model may find what the lexicons miss, but never talks down a lexicon hit that the
-//! reasons show. Sentiment is the model's alone; scores without a head (spam, troll) stay rule
+//! reasons show (for intents, `intents::ranked` takes the larger of a head's and the cues'). Sentiment is the model's alone; scores without a head (spam, troll) stay rule
 //! scores.
 //!
 //! `models/` holds `manifest.json`, `tokenizer.json`, `vectors.bin` (the subword vectors) and one
@@ -257,6 +257,10 @@ impl Scorer for LearnedScorer {
                 Target::IdentityAttack => &mut scores.identity_attack,
                 Target::Profanity => &mut scores.profanity,
                 Target::Urgency => &mut scores.urgency,
+                Target::Intent(intent) => {
+                    assessment.intents.set(intent, p);
+                    continue;
+                }
                 Target::Sentiment => continue,
             };
             *score = score.max(p);

@@ -1,7 +1,7 @@
 //! Learned linear models, one per language, served with a sparse dot product.
 //!
 //! Each language's model is a vocabulary of feature hashes and a set of heads (sentiment, the
-//! toxicity family, urgency) trained by `seula train` on the same features; weights are stored
+//! toxicity family, urgency, intents) trained by `seula train` on the same features; weights are stored
 //! as half-precision floats. Serving fuses the heads into one matrix, so a comment costs one
 //! hash look-up per text feature and one short row of multiply-adds per feature found, whatever
 //! the number of heads.
@@ -14,8 +14,9 @@ use half::f16;
 use serde::{Deserialize, Serialize};
 
 use crate::features;
+use crate::signals::intents::Intent;
 
-/// What a head predicts: the sentiment classes, or one score of the contract.
+/// What a head predicts: the sentiment classes, one score of the contract, or one intent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
@@ -27,6 +28,7 @@ pub enum Target {
     IdentityAttack,
     Profanity,
     Urgency,
+    Intent(Intent),
 }
 
 impl Target {
@@ -40,6 +42,7 @@ impl Target {
             Target::IdentityAttack => "identity_attack",
             Target::Profanity => "profanity",
             Target::Urgency => "urgency",
+            Target::Intent(intent) => intent.as_str(),
         }
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::normalize::NormalizedText;
 use crate::signals::Signals;
+use crate::signals::intents::IntentScores;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Scores {
@@ -81,6 +82,9 @@ pub struct Sentiment {
 pub struct Assessment {
     pub scores: Scores,
     pub sentiment: Sentiment,
+    /// The probability of each intent: the cues' for the rule scorer, a learned head's where
+    /// the language has one.
+    pub intents: IntentScores,
 }
 
 /// Turns a comment's text and signals into scores. Pure and cheap: called on the request path.

@@ -5,6 +5,7 @@
 
 use crate::normalize::NormalizedText;
 use crate::scoring::{Assessment, Scorer, Scores, Sentiment, SentimentLabel};
+use crate::signals::intents::IntentScores;
 use crate::signals::{Category, Cue, Severity, Signals, ToxicKind, style};
 
 pub const VERSION: &str = "rules-2026-11-26";
@@ -177,6 +178,7 @@ impl Scorer for RuleScorer {
             _ => SentimentLabel::Neutral,
         };
         Assessment {
+            intents: IntentScores::from_cues(&s.intents, s.style.questions > 0),
             scores: Scores {
                 toxicity,
                 severe_toxicity,

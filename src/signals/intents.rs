@@ -51,6 +51,23 @@ impl Intent {
         Intent::JobInquiry,
     ];
 
+    /// The order in which intents choose a comment's team: the most specific first, so that a
+    /// question about a price goes to sales and a complaint that asks for money back to whoever
+    /// handles refunds; the broad ones (question, complaint, praise) last.
+    pub const SPECIFIC_FIRST: [Intent; 11] = [
+        Intent::PersonalDataRequest,
+        Intent::PressOrInfluencer,
+        Intent::JobInquiry,
+        Intent::RefundOrCompensation,
+        Intent::Cancellation,
+        Intent::PurchaseIntent,
+        Intent::FeatureRequest,
+        Intent::ProblemReport,
+        Intent::Complaint,
+        Intent::Question,
+        Intent::Praise,
+    ];
+
     /// In a reason's message.
     pub fn describe(self) -> &'static str {
         match self {
@@ -82,6 +99,38 @@ impl Intent {
             Intent::PersonalDataRequest => "personal_data_request",
             Intent::JobInquiry => "job_inquiry",
         }
+    }
+}
+
+/// A probability per intent, in [`Intent::ALL`]'s order.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct IntentScores([f32; Intent::ALL.len()]);
+
+impl IntentScores {
+    pub fn get(&self, intent: Intent) -> f32 {
+        self.0[intent as usize]
+    }
+
+    pub fn set(&mut self, intent: Intent, score: f32) {
+        self.0[intent as usize] = score;
+    }
+
+    /// The cues' scores: each intent's cues combined as 1 - Π(1 - weight), `question` with
+    /// [`QUESTION_MARK`] when the text asks with `?`.
+    pub fn from_cues(cues: &[IntentCue], asks: bool) -> Self {
+        let mut scores = Self::default();
+        for intent in Intent::ALL {
+            let mut miss: f32 = cues
+                .iter()
+                .filter(|c| c.intent == intent)
+                .map(|c| 1.0 - c.weight)
+                .product();
+            if intent == Intent::Question && asks {
+                miss *= 1.0 - QUESTION_MARK;
+            }
+            scores.set(intent, 1.0 - miss);
+        }
+        scores
     }
 }
 
@@ -139,19 +188,19 @@ impl IntentLexicon {
     }
 }
 
-/// Every intent scoring at least [`LISTED`], strongest first: each intent's cues combined as
-/// 1 - Π(1 - weight), `question` with [`QUESTION_MARK`] when the text asks with `?`.
-pub fn ranked(cues: &[IntentCue], asks: bool) -> Vec<IntentScore> {
+/// Every intent scoring at least [`LISTED`], strongest first, with its strongest cue's span: the
+/// score is the larger of the scorer's (`scored`, a learned head's where there is one) and
+/// the cues' own.
+pub fn ranked(scored: &IntentScores, cues: &[IntentCue], asks: bool) -> Vec<IntentScore> {
+    let own = IntentScores::from_cues(cues, asks);
     let mut scores: Vec<IntentScore> = Intent::ALL
         .iter()
         .filter_map(|&intent| {
-            let mine = cues.iter().filter(|c| c.intent == intent);
-            let mut miss: f32 = mine.clone().map(|c| 1.0 - c.weight).product();
-            if intent == Intent::Question && asks {
-                miss *= 1.0 - QUESTION_MARK;
-            }
-            let score = 1.0 - miss;
-            let strongest = mine.max_by(|a, b| a.weight.total_cmp(&b.weight));
+            let score = scored.get(intent).max(own.get(intent));
+            let strongest = cues
+                .iter()
+                .filter(|c| c.intent == intent)
+                .max_by(|a, b| a.weight.total_cmp(&b.weight));
             (score >= LISTED).then(|| IntentScore {
                 intent,
                 score,
@@ -184,7 +233,7 @@ mod tests {
             cue(Intent::RefundOrCompensation, 0.4, 20),
             cue(Intent::JobInquiry, 0.4, 30),
         ];
-        let ranked = ranked(&cues, false);
+        let ranked = ranked(&IntentScores::default(), &cues, false);
         let listed: Vec<_> = ranked.iter().map(|s| (s.intent, s.score)).collect();
         assert_eq!(listed.len(), 2, "{listed:?}");
         assert_eq!(listed[0], (Intent::Complaint, 0.7));
@@ -196,8 +245,31 @@ mod tests {
     #[test]
     fn a_question_mark_lists_a_weak_question_cue_and_alone_is_not_enough() {
         let weak = [cue(Intent::Question, 0.4, 0)];
-        assert!(ranked(&weak, false).is_empty());
-        assert_eq!(ranked(&weak, true)[0].intent, Intent::Question);
-        assert!(ranked(&[], true).is_empty(), "a bare `?` is no question");
+        let none = IntentScores::default();
+        assert!(ranked(&none, &weak, false).is_empty());
+        assert_eq!(ranked(&none, &weak, true)[0].intent, Intent::Question);
+        assert!(
+            ranked(&none, &[], true).is_empty(),
+            "a bare `?` is no question"
+        );
+    }
+
+    #[test]
+    fn a_learned_score_lists_an_intent_the_cues_miss_and_never_lowers_one() {
+        let mut learned = IntentScores::default();
+        learned.set(Intent::Complaint, 0.8);
+        learned.set(Intent::Praise, 0.1);
+        let cues = [cue(Intent::Praise, 0.7, 4)];
+        let listed: Vec<_> = ranked(&learned, &cues, false)
+            .into_iter()
+            .map(|s| (s.intent, s.score, s.span))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (Intent::Complaint, 0.8, None),
+                (Intent::Praise, 0.7, Some(Span::new(4, 7)))
+            ]
+        );
     }
 }

@@ -15,7 +15,7 @@
 pub mod solver;
 pub mod vectors;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -43,6 +43,7 @@ use crate::scoring::learned::{
 use crate::scoring::linear::{Calibration, Head, LanguageModel, Target, sigmoid};
 use crate::scoring::rules::RuleScorer;
 use crate::scoring::{Assessment, Scorer};
+use crate::signals::intents::Intent;
 use crate::signals::{self, Lexicons, Signals};
 
 /// What `seula train` was asked to do.
@@ -53,6 +54,8 @@ pub struct Options {
     pub own: PathBuf,
     /// The project's labelled Suomi24 sentences (`training/data/toxicity_fi_s24.jsonl`).
     pub forum: PathBuf,
+    /// The project's labelled intent set (`training/data/intents.jsonl`).
+    pub intents: PathBuf,
     /// Moderators' decisions from `seula export-labels`, added as training rows.
     pub labels: Option<PathBuf>,
     /// How much each row of `labels` counts against one row of the public data.
@@ -266,6 +269,10 @@ fn progress(start: Instant, message: &str) {
     eprintln!("[{:>6.1} s] {message}", start.elapsed().as_secs_f64());
 }
 
+/// The intents with a learned head: those with at least 25 positives among each language's
+/// training rows of the intent set (the rest have 2–14 and keep their cues alone).
+const INTENT_HEADS: [Intent; 3] = [Intent::Question, Intent::ProblemReport, Intent::Complaint];
+
 /// The toxicity family as the Jigsaw files and Seula's own files name them.
 const TOXICITY: [Target; 6] = [
     Target::Toxicity,
@@ -298,6 +305,7 @@ pub fn train(options: &Options) -> anyhow::Result<Manifest> {
         file("toxicity_fi_mt.train.jsonl")?,
         read(&options.forum, options.limit)?,
         read(&options.own, options.limit)?,
+        read(&options.intents, options.limit)?,
     ];
     let labels = match &options.labels {
         Some(path) => Some(read(path, options.limit)?),
@@ -317,6 +325,7 @@ pub fn train(options: &Options) -> anyhow::Result<Manifest> {
         mt,
         forum,
         own,
+        intents,
     ] = &files;
     progress(
         start,
@@ -395,6 +404,50 @@ pub fn train(options: &Options) -> anyhow::Result<Manifest> {
         yes("complaint"),
         1.0,
     );
+    // Intents from the project's intent set, each language its own rows (their own split);
+    // complaints also from X-CI, leaving out the tweets the intent set holds.
+    let labelled_split = |r: &Value| match r["split"].as_str() {
+        Some("test") => Part::Held,
+        _ => Part::Train,
+    };
+    let intent_of = |language: &'static str, intent: Intent| {
+        move |r: &Value| {
+            (r["language"].as_str() == Some(language)).then(|| {
+                let listed = r["intents"].as_array().into_iter().flatten();
+                usize::from(
+                    listed
+                        .filter_map(Value::as_str)
+                        .any(|i| i == intent.as_str()),
+                )
+            })
+        }
+    };
+    let in_intent_set: HashSet<&str> = intents
+        .rows
+        .iter()
+        .filter_map(|r| r["text"].as_str())
+        .collect();
+    let add_intents = |data: &mut LanguageData| {
+        for intent in INTENT_HEADS {
+            let label = intent_of(data.name, intent);
+            let target = Target::Intent(intent);
+            data.add(&lexicons, target, intents, labelled_split, label, 1.0);
+        }
+    };
+    add_intents(&mut en);
+    en.add(
+        &lexicons,
+        Target::Intent(Intent::Complaint),
+        complaints,
+        split,
+        |r| {
+            let text = r["text"].as_str().unwrap_or_default();
+            (!in_intent_set.contains(text))
+                .then(|| flag(r, "complaint").map(usize::from))
+                .flatten()
+        },
+        1.0,
+    );
     progress(
         start,
         &format!("English: {} texts scored by the rules", en.examples.len()),
@@ -432,6 +485,7 @@ pub fn train(options: &Options) -> anyhow::Result<Manifest> {
         fi.add(&lexicons, target, mt, split, yes(target.as_str()), 1.0);
     }
     fi.add(&lexicons, Target::Urgency, own, split, yes("urgency"), 2.0);
+    add_intents(&mut fi);
     progress(
         start,
         &format!("Finnish: {} texts scored by the rules", fi.examples.len()),
@@ -672,8 +726,11 @@ fn canonical(vocab: HashMap<String, u32>) -> anyhow::Result<Tokenizer> {
 /// ties broken by the hash, each with its inverse document frequency over those texts.
 fn vocabulary(data: &LanguageData, hashes: &[Vec<u64>], size: usize) -> (Vec<u64>, Vec<f32>) {
     let mut in_train = vec![false; data.examples.len()];
+    // The intent set's few hundred texts take no part: the intent heads read the vocabulary the
+    // other heads' data chose, and those heads stay as they were without it.
     data.heads
         .iter()
+        .filter(|h| !matches!(h.target, Target::Intent(_)))
         .flat_map(|h| &h.rows)
         .filter(|r| r.part == Part::Train)
         .for_each(|r| in_train[r.example] = true);
@@ -921,7 +978,10 @@ fn served(calibration: &Calibration, logit: f64, rule: f32) -> f32 {
 }
 
 fn rule_score(example: &Example, target: Target) -> f32 {
-    example.rules.scores.get(target.as_str()).unwrap_or(0.0)
+    match target {
+        Target::Intent(intent) => example.rules.intents.get(intent),
+        _ => example.rules.scores.get(target.as_str()).unwrap_or(0.0),
+    }
 }
 
 /// Platt scaling of out-of-fold logits, then the shift that puts the served score's yes/no

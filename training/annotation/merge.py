@@ -13,6 +13,9 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from agreement import kappa, shown  # noqa: E402
+
 LABELS = ("toxicity", "severe_toxicity", "insult", "threat", "identity_attack", "profanity")
 IMPLY_TOXICITY = {"severe_toxicity", "insult", "threat", "identity_attack"}
 HERE = Path(__file__).parent
@@ -31,14 +34,6 @@ def read_labels(folder):
                 given.add("toxicity")
             labels[row["id"]] = given
     return labels
-
-
-def kappa(a, b):
-    n = len(a)
-    observed = sum(x == y for x, y in zip(a, b)) / n
-    pa, pb = sum(a) / n, sum(b) / n
-    expected = pa * pb + (1 - pa) * (1 - pb)
-    return (observed - expected) / (1 - expected) if expected < 1 else 1.0
 
 
 def main(source):
@@ -69,7 +64,7 @@ def main(source):
         a = [label in first[i] for i in double]
         b = [label in second[i] for i in double]
         agree = sum(x == y for x, y in zip(a, b)) / len(double)
-        print(f"| {label} | {sum(a)} | {sum(b)} | {agree:.3f} | {kappa(a, b):.3f} |")
+        print(f"| {label} | {sum(a)} | {sum(b)} | {agree:.3f} | {shown(kappa(a, b))} |")
 
 
 if __name__ == "__main__":

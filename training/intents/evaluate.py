@@ -1,12 +1,14 @@
 """Measures Seula's intents against the project's labelled intent set (training/data/intents.jsonl):
-precision, recall and F1 per intent, overall and per language, as a markdown table.
+precision, recall and F1 per intent, overall and per language, as a markdown table. `--split
+test` keeps the held-out fifth, which the learned heads never saw (they train on the rest).
 
-    python3 training/intents/evaluate.py target/release/seula
+    python3 training/intents/evaluate.py target/release/seula [--split test]
 """
+
+import argparse
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -22,8 +24,9 @@ def f1(tp, fp, fn):
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def main(seula):
+def main(seula, split):
     rows = [json.loads(raw) for raw in open(DATA, encoding="utf-8")]
+    rows = [r for r in rows if split in ("all", r["split"])]
     lines = "".join(json.dumps({"id": r["id"], "text": r["text"]}, ensure_ascii=False) + "\n" for r in rows)
     out = subprocess.run([seula, "score"], input=lines, capture_output=True, text=True, check=True)
     found = {}
@@ -47,4 +50,8 @@ def main(seula):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("seula", help="the seula binary")
+    parser.add_argument("--split", choices=("all", "train", "test"), default="all")
+    arguments = parser.parse_args()
+    main(arguments.seula, arguments.split)

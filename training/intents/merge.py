@@ -14,6 +14,9 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from agreement import kappa, shown  # noqa: E402
+
 INTENTS = ("question", "problem_report", "complaint", "refund_or_compensation", "purchase_intent",
            "cancellation", "feature_request", "praise", "press_or_influencer",
            "personal_data_request", "job_inquiry")
@@ -32,14 +35,6 @@ def read_labels(folder):
                 sys.exit(f"{path}:{n}: repeated id or unknown intent: {raw.strip()}")
             labels[row["id"]] = given
     return labels
-
-
-def kappa(a, b):
-    n = len(a)
-    observed = sum(x == y for x, y in zip(a, b)) / n
-    pa, pb = sum(a) / n, sum(b) / n
-    expected = pa * pb + (1 - pa) * (1 - pb)
-    return (observed - expected) / (1 - expected) if expected < 1 else None
 
 
 def main(data):
@@ -74,11 +69,9 @@ def main(data):
     for intent in INTENTS:
         a = [intent in first[i] for i in double]
         b = [intent in second[i] for i in double]
-        k = kappa(a, b)
         total = sum(intent in first[s["id"]] for s in sample)
         agree = sum(x == y for x, y in zip(a, b)) / len(a)
-        shown = "(no yes in either pass)" if k is None else f"{k:.3f}"
-        print(f"| {intent} | {total} | {sum(a)} | {sum(b)} | {agree:.3f} | {shown} |")
+        print(f"| {intent} | {total} | {sum(a)} | {sum(b)} | {agree:.3f} | {shown(kappa(a, b))} |")
     none = sum(not first[s["id"]] for s in sample)
     print(f"\nno intent: {none} of {len(sample)}")
 
