@@ -275,7 +275,7 @@ fn authorize(keys: &ApiKeys, request: &Request, needs: Role) -> Result<Caller, A
 
 /// Middleware over every route and the fallback: puts the [`Caller`] into the request's
 /// extensions, or answers 401 (no valid key) or 403 (a role too low). In open local mode every
-/// request is [`Caller::local`]. A public request (the page and its assets) goes on without a
+/// request is [`Caller::local`]. A public request (the page, its assets, `/openapi.json`) goes on without a
 /// caller and whatever key it carries is not looked at. Refusals count in
 /// `seula_requests_total{endpoint="auth"}`.
 pub async fn check(State(state): State<AppState>, mut request: Request, next: Next) -> Response {

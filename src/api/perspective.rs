@@ -203,7 +203,10 @@ impl utoipa::IntoResponses for PerspectiveRefusals {
                     400,
                     "An unknown attribute, a missing field, malformed JSON, or a comment that breaks a rule.",
                 ),
-                (413, "The body is larger than 1 MiB."),
+                (
+                    409,
+                    "suggestscore: the comment's case is claimed by a moderator.",
+                ),
             ],
         );
         responses.extend(described(
@@ -212,6 +215,7 @@ impl utoipa::IntoResponses for PerspectiveRefusals {
                 (401, "No API key, or one that is not configured."),
                 (403, "The key's role may not make this request."),
                 (408, "The body did not arrive in time."),
+                (413, "The body is larger than 1 MiB."),
                 (415, "A body that is not JSON."),
                 (429, "Rate limit reached, or too many requests in flight."),
             ],

@@ -142,11 +142,12 @@ async fn add_version(
 ) -> Result<(StatusCode, Json<PolicyVersion>), ApiError> {
     let version_query = query(version_query)?;
     let toml = toml_text(&headers, &body(bytes)?)?;
+    let _one_at_a_time = state.policy_changes.lock().await;
     store_version(&state, &caller, &name, toml, version_query.note).await
 }
 
 /// Checks `toml` as the next version of policy `name` against the policies in force and stores
-/// it, not yet in force.
+/// it, not yet in force. The caller holds `policy_changes`.
 async fn store_version(
     state: &AppState,
     caller: &Caller,
@@ -159,7 +160,6 @@ async fn store_version(
             "{name:?}: a policy is `default` or a channel name of 1–64 lowercase letters, digits, - and _"
         )));
     }
-    let _one_at_a_time = state.policy_changes.lock().await;
     let candidate = Source {
         version: 0,
         toml: toml.clone(),
@@ -184,7 +184,8 @@ struct WordLists {
     suspect: Vec<String>,
     #[serde(default)]
     allowed: Vec<String>,
-    /// `hide` (the default) or `delete`.
+    /// `hide` or `delete`; left out, the policy's own choice stays (for a channel without one,
+    /// the default's).
     #[serde(default)]
     banned_action: Option<Action>,
 }
@@ -205,6 +206,8 @@ async fn replace_words(
 ) -> Result<(StatusCode, Json<PolicyVersion>), ApiError> {
     let version_query = query(version_query)?;
     let lists: WordLists = wire::shaped(wire::parse_json(&body(bytes)?)?)?;
+    // Read and stored under one lock, so a change in between cannot be lost.
+    let _one_at_a_time = state.policy_changes.lock().await;
     let source = state
         .pipeline
         .policies()
@@ -222,7 +225,12 @@ async fn replace_words(
     words["banned"] = array(lists.banned);
     words["suspect"] = array(lists.suspect);
     words["allowed"] = array(lists.allowed);
-    words["banned_action"] = toml_edit::value(lists.banned_action.unwrap_or(Action::Hide).as_str());
+    let kept = document.get("words").and_then(|w| w.get("banned_action"));
+    match (lists.banned_action, kept) {
+        (Some(action), _) => words["banned_action"] = toml_edit::value(action.as_str()),
+        (None, Some(kept)) => words["banned_action"] = kept.clone(),
+        (None, None) => {}
+    }
     document["words"] = toml_edit::Item::Table(words);
     store_version(
         &state,

@@ -441,8 +441,7 @@ impl ScoreResponse {
 /// `POST /v1/score:batch`: each item is checked alone, so one bad item fails alone.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct BatchRequest {
-    /// At most 256.
-    #[schema(value_type = Vec<ScoreRequest>)]
+    #[schema(value_type = Vec<ScoreRequest>, max_items = 256)]
     pub items: Vec<Value>,
 }
 

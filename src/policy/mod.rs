@@ -46,8 +46,9 @@ pub struct Policy {
     #[serde(default)]
     pub words: words::Words,
     /// The team each intent goes to, and the least priority it gets; an intent not listed
-    /// routes nowhere by itself.
-    #[serde(default)]
+    /// routes nowhere by itself. A policy without the table (one stored before intents
+    /// existed) gets the shipped default's; an empty `[intents]` hands nothing off.
+    #[serde(default = "shipped_intents")]
     pub intents: BTreeMap<Intent, Handoff>,
 }
 
@@ -63,6 +64,15 @@ pub struct Handoff {
 
 fn low() -> Priority {
     Priority::Low
+}
+
+fn shipped_intents() -> BTreeMap<Intent, Handoff> {
+    let shipped: Result<toml::Table, _> = toml::from_str(include_str!("default.toml"));
+    shipped
+        .ok()
+        .and_then(|mut t| t.remove("intents"))
+        .and_then(|v| v.try_into().ok())
+        .unwrap_or_default()
 }
 
 /// The least a comment gets when a practice calls for it: the action and priority are raised to
@@ -387,14 +397,6 @@ pub fn decide(
     let priority = handoff
         .as_ref()
         .map_or(priority, |(_, h)| priority.max(h.priority));
-    if let Some((i, h)) = &handoff {
-        let message = format!("{}, for {}", i.intent.describe(), h.route.as_str());
-        let reason = Reason::new(&format!("intent.{}", i.intent.as_str()), message, 0.3);
-        reasons.push(match i.span {
-            Some(span) => reason.at(span),
-            None => reason,
-        });
-    }
     let strongest_need = signals
         .urgency
         .iter()
@@ -406,7 +408,15 @@ pub fn decide(
         (Some(h), _) => Some(h.route),
         (None, Some(c)) if urgent_need => Some(policy.routes.for_category(c)),
         _ if action > Action::Prioritize => Some(policy.routes.moderation),
-        _ => handoff.map(|(_, h)| h.route),
+        _ => handoff.as_ref().map(|(i, h)| {
+            let message = format!("{}, for {}", i.intent.describe(), h.route.as_str());
+            let reason = Reason::new(&format!("intent.{}", i.intent.as_str()), message, 0.3);
+            reasons.push(match i.span {
+                Some(span) => reason.at(span),
+                None => reason,
+            });
+            h.route
+        }),
     };
     let recommendations = [
         (protect, Recommendation::MoveToPrivateMessages),

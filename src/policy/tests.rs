@@ -417,3 +417,30 @@ fn channels_override_reply_targets_and_close_days() {
     assert_eq!(due(chat), Some("2026-11-27T05:10:00+00:00".into()));
     assert_eq!(due(default), Some("2026-11-26T10:30:00+00:00".into()));
 }
+
+#[test]
+fn a_policy_stored_before_intents_hands_them_off_as_the_shipped_one_does() {
+    let shipped = Policies::shipped().expect("shipped");
+    let handoffs = &shipped.for_channel(None).intents;
+    assert_eq!(
+        handoffs.get(&Intent::PurchaseIntent).map(|h| h.route),
+        Some(Route::Sales)
+    );
+    let without = include_str!("default.toml").replace("[intents]", "[intents_of_another_kind]");
+    let start = without.find("[intents_of_another_kind]").expect("table");
+    let end = start + without[start..].find("\n\n").expect("end of table");
+    let older = format!("{}{}", &without[..start], &without[end..]);
+    let older = Policies::from_toml(&older).expect("an older default");
+    assert_eq!(&older.for_channel(None).intents, handoffs);
+    let none = include_str!("default.toml").replace(
+        "question = { route = \"customer_service\", priority = \"normal\" }",
+        "",
+    );
+    let none = Policies::from_toml(&none).expect("one intent fewer");
+    assert!(
+        !none
+            .for_channel(None)
+            .intents
+            .contains_key(&Intent::Question)
+    );
+}
