@@ -410,3 +410,90 @@ async fn a_channels_word_lists_change_decisions_live_and_are_audited() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn replacing_word_lists_keeps_the_rest_of_the_policy_as_written() {
+    let app = spawn_app().await;
+    let put = |path: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            let response = app
+                .request(reqwest::Method::PUT, path)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("request");
+            let status = response.status();
+            let body: Value = response.json().await.expect("JSON body");
+            assert_eq!(status, StatusCode::CREATED, "{path}: {body}");
+            body["version"].as_i64().expect("version")
+        }
+    };
+    // The owner's default, with a comment and deleting for banned words.
+    let source = get_json(&app, "/v1/policies/default").await["source"]
+        .as_str()
+        .expect("source")
+        .to_string();
+    let owned = format!("# our own note\n{source}")
+        .replace("banned_action = \"hide\"", "banned_action = \"delete\"");
+    let (status, created) = post_toml(&app, "/v1/policies/default/versions", &owned).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    activate(&app, 2).await;
+
+    // New lists without a banned action: the comment and the action stay.
+    let version = put(
+        "/v1/policies/default/words",
+        json!({"banned": ["kurkkusalaatti*"]}),
+    )
+    .await;
+    activate(&app, version).await;
+    let default = get_json(&app, "/v1/policies/default").await;
+    assert!(
+        default["source"]
+            .as_str()
+            .is_some_and(|s| s.contains("# our own note")),
+        "{default}"
+    );
+    let words = &default["policy"]["words"];
+    assert_eq!(
+        (&words["banned"], &words["banned_action"]),
+        (&json!(["kurkkusalaatti*"]), &json!("delete"))
+    );
+
+    // A channel without a policy of its own gets one with its lists alone, and inherits the rest.
+    let version = put(
+        "/v1/policies/instagram/words",
+        json!({"suspect": ["tomaatti"]}),
+    )
+    .await;
+    let (status, body) = app
+        .post_raw(
+            &format!("/v1/policies/instagram/versions/{version}/activate"),
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let instagram = get_json(&app, "/v1/policies/instagram").await;
+    let source = instagram["source"].as_str().expect("source");
+    assert!(source.trim_start().starts_with("[words]"), "{source}");
+    let words = &instagram["policy"]["words"];
+    assert_eq!(
+        (&words["suspect"], &words["banned_action"]),
+        (&json!(["tomaatti"]), &json!("delete"))
+    );
+    // Its lists replace the inherited ones whole: its suspect word is reviewed, the
+    // default's banned word is not banned there.
+    let on_instagram =
+        |id: &str, text: &str| json!({"id": id, "text": text, "channel": "instagram"});
+    let (_, suspect) = app.score(&on_instagram("ig1", "Tomaatti taas loppu")).await;
+    assert_eq!(suspect["action"], "review", "{suspect}");
+    let (_, salad) = app
+        .score(&on_instagram("ig2", "Kurkkusalaattia taas"))
+        .await;
+    assert_eq!(salad["action"], "allow", "{salad}");
+    let (_, elsewhere) = app
+        .score(&json!({"id": "fb1", "text": "Kurkkusalaattia taas"}))
+        .await;
+    assert_eq!(elsewhere["action"], "delete", "{elsewhere}");
+}
