@@ -186,6 +186,8 @@ pub struct ServeConfig {
     pub limits: Limits,
     #[command(flatten)]
     pub access: AccessConfig,
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
     /// Days each channel keeps case texts: `90`, or `default=90,facebook=30`. Every hour the
     /// server removes older texts, keeping scores, decisions and audit. Unset: texts are kept.
     #[arg(long, env = "SEULA_RETENTION")]
@@ -283,6 +285,71 @@ impl std::fmt::Debug for AccessConfig {
             .field("api_keys", &self.api_keys.as_ref().map(|_| "***"))
             .field("insecure", &self.insecure)
             .finish()
+    }
+}
+
+/// How notifications reach the webhook targets of the policies.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookConfig {
+    /// Signing secrets, comma-separated `name:secret` (secrets of at least 16 characters); a
+    /// policy's webhook names one as its `secret`. Never shown.
+    #[arg(
+        long = "webhook-secrets",
+        env = "SEULA_WEBHOOK_SECRETS",
+        hide_env_values = true
+    )]
+    pub secrets: Option<crate::notify::Secrets>,
+    /// Attempts before a delivery is marked failed.
+    #[arg(
+        long = "webhook-attempts",
+        env = "SEULA_WEBHOOK_ATTEMPTS",
+        default_value_t = 8
+    )]
+    pub attempts: u32,
+    /// Milliseconds before the second attempt; each wait after doubles, up to an hour, and is
+    /// drawn between half and all of it.
+    #[arg(
+        long = "webhook-backoff-ms",
+        env = "SEULA_WEBHOOK_BACKOFF_MS",
+        default_value_t = 2000
+    )]
+    pub backoff_ms: u64,
+    /// Seconds one delivery may take.
+    #[arg(
+        long = "webhook-timeout",
+        env = "SEULA_WEBHOOK_TIMEOUT",
+        default_value_t = 10
+    )]
+    pub timeout_secs: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            secrets: None,
+            attempts: 8,
+            backoff_ms: 2000,
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// Refuses settings that would never deliver.
+    pub fn check(&self) -> Result<(), String> {
+        if self.attempts == 0 || self.timeout_secs == 0 {
+            return Err("--webhook-attempts and --webhook-timeout: at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn settings(&self) -> crate::notify::Settings {
+        crate::notify::Settings {
+            attempts: self.attempts,
+            backoff: std::time::Duration::from_millis(self.backoff_ms),
+            timeout: std::time::Duration::from_secs(self.timeout_secs),
+            ..crate::notify::Settings::default()
+        }
     }
 }
 

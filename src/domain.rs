@@ -226,33 +226,63 @@ impl Priority {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Route {
-    CustomerService,
-    Communications,
-    Legal,
-    Security,
-    Sales,
-    /// Product ideas and feature requests.
-    Product,
-    Marketing,
-    /// Job seekers and applicants.
-    Hr,
-}
+/// The team a comment goes to: one of the names its policy lists in `teams`
+/// (`customer_service`, `legal`, `sales`, …). A name is 1 to 40 lower-case ASCII letters,
+/// digits and `_`, starting with a letter; which names exist is the policy's to say.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, pattern = "^[a-z][a-z0-9_]{0,39}$", example = "customer_service")]
+pub struct Route(std::sync::Arc<str>);
 
 impl Route {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Route::CustomerService => "customer_service",
-            Route::Communications => "communications",
-            Route::Legal => "legal",
-            Route::Security => "security",
-            Route::Sales => "sales",
-            Route::Product => "product",
-            Route::Marketing => "marketing",
-            Route::Hr => "hr",
+    pub const MAX_LEN: usize = 40;
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a string is not a route name.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a route name (1 to 40 of a-z, 0-9 and _, starting with a letter)")]
+pub struct BadRoute(pub String);
+
+impl TryFrom<String> for Route {
+    type Error = BadRoute;
+
+    fn try_from(name: String) -> Result<Self, BadRoute> {
+        let well_formed = name.len() <= Self::MAX_LEN
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if well_formed {
+            Ok(Self(name.into()))
+        } else {
+            Err(BadRoute(name))
         }
+    }
+}
+
+impl std::str::FromStr for Route {
+    type Err = BadRoute;
+
+    fn from_str(name: &str) -> Result<Self, BadRoute> {
+        Self::try_from(name.to_string())
+    }
+}
+
+impl From<Route> for String {
+    fn from(r: Route) -> Self {
+        r.0.to_string()
+    }
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

@@ -7,7 +7,8 @@
 //! - [`signals`]: explainable facts (profanity, style, repetition, account, writing, urgency).
 //! - [`scoring`]: the [`scoring::Scorer`] seam turning signals into calibrated scores.
 //! - [`policy`]: thresholds as data; `decide` picks action, priority, route and reasons.
-//! - [`register`]: the only module with SQL; cases, authors, audit.
+//! - [`register`]: the only module with SQL; cases, authors, audit, the notifications' outbox.
+//! - [`notify`]: the outbox's deliveries sent to webhook targets, signed and retried.
 //! - [`pipeline`]: the stages in order, shared by the server and `seula score`.
 
 pub mod api;
@@ -16,6 +17,7 @@ pub mod domain;
 pub mod eval;
 pub mod features;
 pub mod normalize;
+pub mod notify;
 pub mod pipeline;
 pub mod policy;
 pub mod register;
@@ -86,11 +88,18 @@ pub fn build_pipeline(config: &PipelineConfig, sources: Sources) -> anyhow::Resu
 /// not parse and an address other than loopback without keys (unless `--insecure`).
 pub async fn app_state(config: &ServeConfig) -> anyhow::Result<api::AppState> {
     config.limits.check().map_err(anyhow::Error::msg)?;
+    config.webhooks.check().map_err(anyhow::Error::msg)?;
+    notify::install_tls();
     let keys = access(config)?;
     let register = Register::connect(&config.register.url()).await?;
     let sources = policy_sources(config.pipeline.policy.as_deref(), Some(&register)).await?;
     let pipeline = build_pipeline(&config.pipeline, sources)?;
+    let secrets = config.webhooks.secrets.clone().unwrap_or_default();
+    for problem in unknown_secrets(&pipeline.policies().policies, &secrets) {
+        tracing::warn!("{problem}: its deliveries fail until the secret is given");
+    }
     Ok(api::AppState {
+        outbox: Arc::new(notify::Outbox::new(config.webhooks.settings(), secrets)),
         pipeline: Arc::new(pipeline),
         register,
         metrics: Arc::new(api::metrics::Metrics::default()),
@@ -100,6 +109,20 @@ pub async fn app_state(config: &ServeConfig) -> anyhow::Result<api::AppState> {
         keys: Arc::new(keys),
         policy_changes: Arc::default(),
     })
+}
+
+/// Each webhook of the policies whose secret the server was not given, with its path.
+pub fn unknown_secrets(policies: &Policies, secrets: &notify::Secrets) -> Vec<String> {
+    policies
+        .webhooks()
+        .filter(|(_, w)| !w.secret.as_deref().is_some_and(|s| secrets.has(s)))
+        .map(|(path, w)| {
+            format!(
+                "{path}.secret: no secret named {:?} is configured (SEULA_WEBHOOK_SECRETS)",
+                w.secret.as_deref().unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 /// The API keys, checked against the address, with a log line saying which mode serves.
@@ -163,6 +186,12 @@ pub async fn serve(
             }
         });
     }
+    tokio::spawn(
+        state
+            .outbox
+            .clone()
+            .run(state.register.clone(), state.metrics.clone()),
+    );
     let (limits, metrics) = (state.limits.clone(), state.metrics.clone());
     api::server::serve(listener, api::router(state), &limits, metrics, shutdown).await?;
     Ok(())

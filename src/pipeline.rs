@@ -71,7 +71,7 @@ impl Outcome {
             text: personal_data::mask(&comment.text, &self.signals.personal_data),
             action: self.decision.action,
             priority: self.decision.priority,
-            route: self.decision.route,
+            route: self.decision.route.clone(),
             scores: &self.assessment.scores,
             sentiment: &self.assessment.sentiment,
             signals: &self.signals,
@@ -84,6 +84,7 @@ impl Outcome {
             respond_by: self.respond_by,
             protective: self.decision.protective,
             history: self.history,
+            notices: &self.decision.notices,
         }
     }
 }
@@ -176,9 +177,7 @@ impl Pipeline {
             _ => AuthorHistory::default(),
         };
         let mut outcome = self.decide_caught(comment, history, true)?;
-        if let Some(register) = register
-            .filter(|_| register::is_recorded(outcome.decision.action, outcome.decision.priority))
-        {
+        if let Some(register) = register.filter(|_| register::is_recorded(&outcome.decision)) {
             let t = Instant::now();
             outcome.case_id = Some(register.record(&outcome.case(comment)).await?);
             outcome.stages.push((Stage::Register, t.elapsed()));

@@ -150,6 +150,17 @@ async fn a_moderator_claims_decides_undoes_and_it_is_all_on_record() {
             StatusCode::BAD_REQUEST,
             "invalid_request",
         ),
+        // A hand-off names a team of a policy in force, in the form of a route name.
+        (
+            json!({"decision": "escalate", "route": "marketting"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+        (
+            json!({"decision": "escalate", "route": "Legal Team"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
     ] {
         let (got, error) = decide(body.clone()).await;
         assert_eq!(
@@ -158,6 +169,12 @@ async fn a_moderator_claims_decides_undoes_and_it_is_all_on_record() {
             "{body}: {error}"
         );
     }
+    let (status, handed) = decide(json!({"decision": "escalate", "route": "product"})).await;
+    assert_eq!(
+        (status, handed["route"].as_str()),
+        (StatusCode::OK, Some("product")),
+        "{handed}"
+    );
     let (status, error) = app
         .post_raw(
             "/v1/cases/424242/decisions",

@@ -5,6 +5,11 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
+/// The shipped policies, as a decision takes them.
+fn shipped() -> seula::policy::Policies {
+    seula::policy::Policies::shipped().expect("shipped policy")
+}
+
 /// Runs `seula score` with `SEULA_LOG=log`; returns success, the output lines and stderr.
 fn seula_score(
     args: &[&str],
@@ -216,6 +221,7 @@ fn export_labels_writes_decided_cases_in_the_training_format() {
                 id(0),
                 &decide(Verdict::Hide, json!({"insult": true, "label": "negative"})),
                 "aino",
+                &shipped(),
             )
             .await
             .expect("decide");
@@ -224,12 +230,18 @@ fn export_labels_writes_decided_cases_in_the_training_format() {
                 id(1),
                 &decide(Verdict::Allow, json!({"toxicity": false})),
                 "aino",
+                &shipped(),
             )
             .await
             .expect("decide");
         // Escalated, so not decided: not exported.
         register
-            .decide(id(2), &decide(Verdict::Escalate, json!({})), "aino")
+            .decide(
+                id(2),
+                &decide(Verdict::Escalate, json!({})),
+                "aino",
+                &shipped(),
+            )
             .await
             .expect("escalate");
     });

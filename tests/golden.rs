@@ -109,7 +109,7 @@ async fn golden_fixtures_agree_with_their_labels() {
             priority.add(out.decision.priority.as_str() == p);
         }
         if let Some(r) = &f.expect.route {
-            route.add(out.decision.route.map(|r| r.as_str()) == Some(r.as_str()));
+            route.add(out.decision.route.as_ref().map(|r| r.as_str()) == Some(r.as_str()));
         }
         if !action_ok || !signal_ok {
             misses.push(format!(

@@ -6,9 +6,11 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{contract_example, spawn_app};
+use common::{contract_example, spawn_app_limited};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use seula::config::Limits;
+use seula::notify::{Outbox, Settings};
 
 /// The served document, made strict for checking answers, and the operations called so far.
 struct Documented {
@@ -198,9 +200,62 @@ fn toml<'a>(template: &'a str, path: &'a str, source: &str) -> Call<'a> {
     }
 }
 
+/// A delivery that failed: the default policy tells a target where nothing listens of every
+/// urgent case, and an urgent comment comes. Its id.
+async fn a_failed_delivery(app: &common::TestApp) -> i64 {
+    let (_, active) = app.get("/v1/policies/default").await;
+    let active: Value = serde_json::from_str(&active).expect("JSON");
+    let with_target = format!(
+        "{}\n[[webhooks]]\nname = \"nowhere\"\nurl = \"http://127.0.0.1:9/\"\nsecret = \"ops\"\n\
+         events = [\"urgent_case\"]\n",
+        active["source"].as_str().expect("source")
+    );
+    let version: Value = app
+        .request(Method::POST, "/v1/policies/default/versions")
+        .header("content-type", "application/toml")
+        .body(with_target)
+        .send()
+        .await
+        .expect("new version")
+        .json()
+        .await
+        .expect("JSON");
+    let activate = format!(
+        "/v1/policies/default/versions/{}/activate",
+        version["version"]
+    );
+    let (status, _) = app.post_raw(&activate, "").await;
+    assert_eq!(status, StatusCode::OK);
+    let urgent = json!({"id": "urgent", "text": "Junasovellus veloitti minulta kahdesti ja juna lähtee kymmenen minuutin päästä, auttakaa!"});
+    let (_, scored) = app.score(&urgent).await;
+    assert_eq!(scored["priority"], "urgent", "{scored}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, listed) = app.get("/v1/notifications?status=failed").await;
+        let listed: Value = serde_json::from_str(&listed).expect("JSON");
+        if let Some(id) = listed["items"][0]["id"].as_i64() {
+            return id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never failed: {listed}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn the_served_document_is_the_codes_and_every_answer_matches_it() {
-    let app = spawn_app().await;
+    let app = spawn_app_limited(None, Limits::default(), |state| {
+        let once = Settings {
+            attempts: 1,
+            ..Settings::default()
+        };
+        let secrets = "ops:ops-secret-0123456789".parse().expect("secrets");
+        state.outbox = std::sync::Arc::new(Outbox::new(once, secrets));
+    })
+    .await;
+    let failed = a_failed_delivery(&app).await;
     let (status, served) = app.get("/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     let served: Value = serde_json::from_str(&served).expect("JSON");
@@ -255,9 +310,15 @@ async fn the_served_document_is_the_codes_and_every_answer_matches_it() {
         ("/v1/audit", &audit, ok),
         ("/v1/policies", "/v1/policies", ok),
         ("/v1/thresholds", "/v1/thresholds", ok),
+        ("/v1/notifications", "/v1/notifications?status=failed", ok),
     ] {
         doc.call(&app, get(template, path), expect).await;
     }
+    let retry = "/v1/notifications/{id}/retry";
+    let again = format!("/v1/notifications/{failed}/retry");
+    doc.call(&app, post(retry, &again, json!({})), ok).await;
+    let none = post(retry, "/v1/notifications/999999/retry", json!({}));
+    doc.call(&app, none, StatusCode::NOT_FOUND).await;
 
     // The register's decisions.
     let claim = post("/v1/cases/{id}/claim", &claim_path, json!({"minutes": 5}));
@@ -362,7 +423,8 @@ async fn an_undocumented_field_fails_the_check() {
         StatusCode::OK,
         "application/json",
     );
-    let listed = json!({"active": [{"name": "default", "version": 1}], "versions": []});
+    let listed =
+        json!({"active": [{"name": "default", "version": 1}], "versions": [], "teams": ["legal"]});
     doc.check("as documented", schema.clone(), &listed);
     let mut extra = listed.clone();
     extra["active"][0]["secret"] = json!("x");

@@ -6,14 +6,22 @@ use std::io::Write;
 use std::sync::{LazyLock, Once};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 use seula::domain::{Action, Author, Comment, Priority, Thread};
 use seula::pipeline::{Outcome, Pipeline};
+use seula::policy::notify::{Event, Notice, Webhook};
 use seula::policy::{AuthorHistory, Sources};
-use seula::register::{CaseFilter, Cursor, NewCase, NewDecision, Register, RegisterError, Verdict};
+use seula::register::{
+    CaseFilter, Cursor, NewCase, NewDecision, Register, RegisterError, Then, Tried, Verdict,
+};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgPool, SqlitePool};
+
+/// The shipped policies, as a decision takes them.
+fn shipped() -> seula::policy::Policies {
+    seula::policy::Policies::shipped().expect("shipped policy")
+}
 
 const POSTGRES_URL: &str = "SEULA_TEST_POSTGRES_URL";
 
@@ -392,14 +400,14 @@ async fn claims_expire_decisions_append_and_feed_the_author_history() {
         );
         assert!(
             matches!(
-                r.decide(id, &hide, "bertta").await,
+                r.decide(id, &hide, "bertta", &shipped()).await,
                 Err(RegisterError::Claimed(_))
             ),
             "{backend}"
         );
         assert!(
             matches!(
-                r.decide(9999, &hide, "aino").await,
+                r.decide(9999, &hide, "aino", &shipped()).await,
                 Err(RegisterError::NoSuchCase(9999))
             ),
             "{backend}"
@@ -409,7 +417,9 @@ async fn claims_expire_decisions_append_and_feed_the_author_history() {
             0,
             "{backend}: a review removes nothing"
         );
-        r.decide(id, &hide, "aino").await.expect("decide");
+        r.decide(id, &hide, "aino", &shipped())
+            .await
+            .expect("decide");
         assert_eq!(
             db.removed("x:user").await,
             1,
@@ -420,7 +430,9 @@ async fn claims_expire_decisions_append_and_feed_the_author_history() {
             decision: Verdict::Allow,
             ..hide.clone()
         };
-        r.decide(id, &allow, "bertta").await.expect("undo");
+        r.decide(id, &allow, "bertta", &shipped())
+            .await
+            .expect("undo");
         assert_eq!(db.removed("x:user").await, 0, "{backend}");
         let detail = r.case(id).await.expect("case").expect("exists");
         let verdicts: Vec<&str> = detail
@@ -456,16 +468,20 @@ async fn claims_expire_decisions_append_and_feed_the_author_history() {
             decision: Verdict::BlockAuthor,
             ..hide.clone()
         };
-        r.decide(id, &block, "bertta").await.expect("block");
+        r.decide(id, &block, "bertta", &shipped())
+            .await
+            .expect("block");
         let author = r.author("x:user").await.expect("author").expect("exists");
         assert!(author.author.blocked, "{backend}");
         assert_eq!(author.cases_list.len(), 1, "{backend}");
         let escalate = NewDecision {
             decision: Verdict::Escalate,
-            route: Some(seula::domain::Route::Legal),
+            route: "legal".parse().ok(),
             ..hide
         };
-        r.decide(id, &escalate, "bertta").await.expect("escalate");
+        r.decide(id, &escalate, "bertta", &shipped())
+            .await
+            .expect("escalate");
         let detail = r.case(id).await.expect("case").expect("exists");
         assert_eq!(
             (
@@ -579,9 +595,11 @@ async fn simultaneous_decisions_on_one_case_keep_its_outcome_and_audit_chain_exa
                 .map(|i| {
                     let register = db.register.clone();
                     let decision = verdict(verdicts[i % verdicts.len()]);
-                    tokio::spawn(
-                        async move { register.decide(id, &decision, &format!("m{i}")).await },
-                    )
+                    tokio::spawn(async move {
+                        register
+                            .decide(id, &decision, &format!("m{i}"), &shipped())
+                            .await
+                    })
                 })
                 .collect();
             for decision in decisions {
@@ -629,10 +647,11 @@ async fn a_decision_racing_a_claim_goes_first_or_is_refused() {
                 .await;
             let (claimer, decider) = (db.register.clone(), db.register.clone());
             let claim = tokio::spawn(async move { claimer.claim(id, "aino", until).await });
-            let decision =
-                tokio::spawn(
-                    async move { decider.decide(id, &verdict(Verdict::Hide), "bertta").await },
-                );
+            let decision = tokio::spawn(async move {
+                decider
+                    .decide(id, &verdict(Verdict::Hide), "bertta", &shipped())
+                    .await
+            });
             let claimed = claim.await.expect("task");
             let decided = decision.await.expect("task");
             assert!(claimed.is_ok(), "{backend}: a claim on a case nobody holds");
@@ -693,7 +712,9 @@ async fn erasing_an_author_removes_their_texts_ids_and_notes_and_keeps_the_count
             note: Some(format!("{SECRET} again")),
             ..verdict(Verdict::Hide)
         };
-        r.decide(first, &noted, "aino").await.expect("decide");
+        r.decide(first, &noted, "aino", &shipped())
+            .await
+            .expect("decide");
 
         let export = r
             .export_author("x:erased")
@@ -793,7 +814,7 @@ async fn texts_past_their_channels_retention_are_removed_and_the_rest_kept() {
         };
         let chat = db.record(&on("r-chat", "chat")).await;
         db.record(&on("r-fb", "facebook")).await;
-        r.decide(chat, &verdict(Verdict::Hide), "aino").await.expect("decide");
+        r.decide(chat, &verdict(Verdict::Hide), "aino", &shipped()).await.expect("decide");
         let retention: seula::register::Retention = "chat=7".parse().expect("retention");
         let now = Utc::now();
         assert_eq!(r.purge_texts(&retention, now).await.expect("purge"), 0, "{backend}");
@@ -813,6 +834,125 @@ async fn texts_past_their_channels_retention_are_removed_and_the_rest_kept() {
         if backend == "sqlite" {
             assert!(!contains(&sqlite_bytes(&db.url), SECRET), "a removed text is still in the file");
         }
+    })
+    .await;
+}
+
+/// The outbox: deliveries written with their case once, leased so no second sender takes
+/// them, retried when due, failed, sent again by hand with an audit row; on both backends.
+#[tokio::test]
+async fn the_outbox_leases_retries_fails_and_is_retried_by_hand() {
+    check(|db| async move {
+        let webhook: Webhook = toml::from_str(
+            "name = \"duty\"\nurl = \"https://chat.example/hooks/T0/B0?token=x\"\n\
+             secret = \"duty\"\nevents = [\"urgent_case\"]\n",
+        )
+        .expect("webhook");
+        let notices = [Notice {
+            event: Event::UrgentCase,
+            webhook,
+        }];
+        let id = db
+            .record(&NewCase {
+                notices: &notices,
+                ..case("fb:post77:c70", None, Action::Review)
+            })
+            .await;
+        let again = db
+            .record(&NewCase {
+                notices: &notices,
+                ..case("fb:post77:c70", None, Action::Review)
+            })
+            .await;
+        assert_eq!(again, id, "{}", db.backend);
+        db.counts(&[("SELECT COUNT(*) FROM delivery", 1)]).await;
+        let r = &db.register;
+        let now = Utc::now();
+        let lease = now + TimeDelta::seconds(30);
+        let due = r.lease_due(now, lease, 16).await.expect("lease");
+        assert_eq!(due.len(), 1, "{}", db.backend);
+        let d = &due[0];
+        assert_eq!(
+            (
+                d.case_id,
+                d.event.as_str(),
+                d.idempotency_key.clone(),
+                d.secret.as_str()
+            ),
+            (
+                id,
+                "urgent_case",
+                format!("case-{id}/urgent_case/duty"),
+                "duty"
+            ),
+            "{}",
+            db.backend
+        );
+        assert_eq!(d.text, "MIKSI TÄÄ EI TOIMI!!!! vitun operaattori");
+        let leased = r.lease_due(now, lease, 16).await.expect("lease again");
+        assert!(leased.is_empty(), "{}: leased twice", db.backend);
+
+        let tried = |then, status| Tried {
+            at: now,
+            http_status: status,
+            error: (then != Then::Delivered).then(|| "HTTP 503".to_string()),
+            millis: 3,
+            then,
+        };
+        let later = now + TimeDelta::seconds(10);
+        r.tried(d.id, &tried(Then::RetryAt(later), Some(503)))
+            .await
+            .expect("tried");
+        assert!(r.lease_due(now, lease, 16).await.expect("lease").is_empty());
+        let due = r.lease_due(later, later + TimeDelta::seconds(30), 16).await;
+        assert_eq!(due.expect("due later").len(), 1, "{}", db.backend);
+        r.tried(d.id, &tried(Then::Failed, None))
+            .await
+            .expect("failed");
+        assert_eq!(r.pending_deliveries().await.expect("pending"), 0);
+        let failed = r.deliveries(Some("failed"), Some(id), None, 50).await;
+        let failed = failed.expect("list").items;
+        assert_eq!(failed.len(), 1, "{}", db.backend);
+        assert_eq!(
+            (failed[0].attempts, failed[0].attempt_log.len()),
+            (2, 2),
+            "{}",
+            db.backend
+        );
+        assert_eq!(failed[0].origin, "https://chat.example", "{}", db.backend);
+        assert_eq!(failed[0].attempt_log[0].http_status, Some(503));
+
+        let retried = r.retry_delivery(d.id, "ops", later).await.expect("retry");
+        let retried = retried.expect("a failed delivery");
+        assert_eq!(
+            (retried.status.as_str(), retried.attempts),
+            ("pending", 0),
+            "{}",
+            db.backend
+        );
+        assert!(
+            r.retry_delivery(d.id, "ops", later)
+                .await
+                .expect("again")
+                .is_none()
+        );
+        assert_eq!(r.pending_deliveries().await.expect("pending"), 1);
+        let due = r.lease_due(later, later + TimeDelta::seconds(30), 16).await;
+        r.tried(due.expect("due")[0].id, &tried(Then::Delivered, Some(200)))
+            .await
+            .expect("delivered");
+        db.counts(&[
+            (
+                "SELECT COUNT(*) FROM delivery WHERE status = 'delivered'",
+                1,
+            ),
+            ("SELECT COUNT(*) FROM delivery_attempt", 3),
+            (
+                "SELECT COUNT(*) FROM audit WHERE kind = 'delivery_retried'",
+                1,
+            ),
+        ])
+        .await;
     })
     .await;
 }

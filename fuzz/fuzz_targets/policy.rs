@@ -99,6 +99,7 @@ fn reply_times(policy: &Policy) {
                 reasons: Vec::new(),
                 recommendations: Vec::new(),
                 protective: false,
+                notices: Vec::new(),
             };
             if let Some(due) = policy.respond_by(&decision, created) {
                 assert!(

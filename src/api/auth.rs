@@ -200,8 +200,8 @@ impl ApiKeys {
 /// | `POST` | `/v1/score`, `/v1/score:batch` | scorer |
 /// | `GET`, `HEAD` | `/healthz`, `/readyz`, `/metrics` | scorer |
 /// | `GET`, `HEAD` | `/v1/policies…` | moderator |
-/// | any other | `/v1/policies…` | admin |
-/// | any | everything else: `/v1/cases…`, `/v1/authors…`, `/v1/audit`, and paths that do not exist | moderator |
+/// | any other | `/v1/policies…`, `/v1/notifications…` | admin |
+/// | any | everything else: `/v1/cases…`, `/v1/authors…`, `/v1/audit`, `GET /v1/notifications`, and paths that do not exist | moderator |
 ///
 /// The page, its assets (no `..` in the path) and the API's description are public because they hold no data (every case reaches the page
 /// through the JSON API, with the key the page asks for) and a browser cannot send a bearer key
@@ -223,6 +223,7 @@ pub fn required(method: &Method, path: &str) -> Option<Role> {
         }
         "/healthz" | "/readyz" | "/metrics" if reads => Role::Scorer,
         _ if path.starts_with("/v1/policies") && !reads => Role::Admin,
+        _ if path.starts_with("/v1/notifications") && !reads => Role::Admin,
         _ if path.starts_with("/v1/authors/") && *method == Method::DELETE => Role::Admin,
         _ => Role::Moderator,
     };
@@ -641,6 +642,8 @@ mod tests {
             ("POST", "/v1alpha1/comments:suggestscore", Some(Scorer)),
             ("GET", "/v1/audit", Some(Moderator)),
             ("GET", "/v1/policies", Some(Moderator)),
+            ("GET", "/v1/notifications", Some(Moderator)),
+            ("POST", "/v1/notifications/7/retry", Some(Admin)),
             ("GET", "/v1/policies/default/versions", Some(Moderator)),
             ("POST", "/v1/policies", Some(Admin)),
             ("POST", "/v1/policies/default/versions", Some(Admin)),

@@ -21,7 +21,7 @@ use super::{AppState, body, query, wire};
 use crate::domain::{Action, Priority, Route};
 use crate::register::{
     AuditEntry, AuthorDetail, CaseDetail, CaseFilter, CaseSummary, Claim, Cursor, DecisionRecord,
-    Erasure, NewDecision, Page, Status, Verdict,
+    Delivery, Erasure, NewDecision, Page, Status, Verdict,
 };
 use crate::scoring::Scores;
 
@@ -43,6 +43,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(decide))
         .routes(routes!(author, erase_author))
         .routes(routes!(audit))
+        .routes(routes!(notifications))
+        .routes(routes!(retry_notification))
 }
 
 /// A case id from the path; anything but a number names no case.
@@ -248,8 +250,16 @@ async fn claim(
     Ok(Json(state.register.claim(id, &caller.name, until).await?))
 }
 
-/// A decision checked beyond its shape: labels in the training data's names.
-fn checked(decision: NewDecision) -> Result<NewDecision, ApiError> {
+/// A decision checked beyond its shape: a route that a policy in force lists among its teams,
+/// labels in the training data's names.
+fn checked(state: &AppState, decision: NewDecision) -> Result<NewDecision, ApiError> {
+    if let Some(route) = &decision.route
+        && !state.pipeline.policies().policies.teams().contains(route)
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "route: \"{route}\" is not a team of any policy in force"
+        )));
+    }
     for (name, label) in &decision.labels {
         let ok = match name.as_str() {
             "label" => matches!(label.as_str(), Some("negative" | "neutral" | "positive")),
@@ -279,10 +289,20 @@ async fn decide(
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Json<DecisionRecord>, ApiError> {
     let id = case_id(&id)?;
-    let decision = checked(wire::shaped(wire::parse_json(&body(bytes)?)?)?)?;
-    Ok(Json(
-        state.register.decide(id, &decision, &caller.name).await?,
-    ))
+    let decision = checked(&state, wire::shaped(wire::parse_json(&body(bytes)?)?)?)?;
+    let record = state
+        .register
+        .decide(
+            id,
+            &decision,
+            &caller.name,
+            &state.pipeline.policies().policies,
+        )
+        .await?;
+    if decision.decision == Verdict::Escalate {
+        state.outbox.wake();
+    }
+    Ok(Json(record))
 }
 
 /// The same decision on many cases: `ids` beside the fields of one decision ([`NewDecision`]).
@@ -339,16 +359,24 @@ async fn decide_many(
             ids.len()
         )));
     }
-    let decision = checked(NewDecision {
-        decision,
-        note,
-        route,
-        labels,
-    })?;
+    let decision = checked(
+        &state,
+        NewDecision {
+            decision,
+            note,
+            route,
+            labels,
+        },
+    )?;
+    let policies = state.pipeline.policies();
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
         items.push(
-            match state.register.decide(id, &decision, &caller.name).await {
+            match state
+                .register
+                .decide(id, &decision, &caller.name, &policies.policies)
+                .await
+            {
                 Ok(decision) => BulkItem::Decided { id, decision },
                 Err(e) => match ApiError::from(e) {
                     ApiError::Internal(e) => return Err(ApiError::Internal(e)),
@@ -359,6 +387,9 @@ async fn decide_many(
                 },
             },
         );
+    }
+    if decision.decision == Verdict::Escalate {
+        state.outbox.wake();
     }
     Ok(Json(BulkDecided { items }))
 }
@@ -433,4 +464,68 @@ async fn audit(
             )
             .await?,
     ))
+}
+
+/// The notifications' outbox, newest first, each delivery with its attempts: `status`
+/// (`pending`, `delivered`, `failed`), `case`, `limit`, `cursor` (the `next` of a page). The
+/// targets' secrets are never shown, nor the path of their addresses. Role: moderator.
+#[utoipa::path(get, path = "/v1/notifications", tag = "register",
+    params(
+        ("status" = Option<String>, Query, description = "`pending`, `delivered` or `failed`"),
+        ("case" = Option<i64>, Query, description = "One case's deliveries"),
+        ("limit" = Option<usize>, Query, description = "Deliveries per page, 1–200 (50)", minimum = 1, maximum = 200),
+        ("cursor" = Option<i64>, Query, description = "The `next` of the page before"),
+    ),
+    responses((status = 200, body = Page<Delivery>), Refusals))]
+async fn notifications(
+    State(state): State<AppState>,
+    query_string: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Page<Delivery>>, ApiError> {
+    let query = query(query_string)?;
+    if let Some(key) = query
+        .keys()
+        .find(|k| !["status", "case", "limit", "cursor"].contains(&k.as_str()))
+    {
+        return Err(ApiError::InvalidRequest(format!(
+            "{key}: unknown parameter (one of status, case, limit, cursor)"
+        )));
+    }
+    let status = query.get("status").map(String::as_str);
+    if let Some(s) = status.filter(|s| !["pending", "delivered", "failed"].contains(s)) {
+        return Err(ApiError::InvalidRequest(format!(
+            "status: {s:?} is not one of pending, delivered, failed"
+        )));
+    }
+    Ok(Json(
+        state
+            .register
+            .deliveries(
+                status,
+                param(&query, "case")?,
+                param(&query, "cursor")?,
+                limit(&query)?,
+            )
+            .await?,
+    ))
+}
+
+/// Sends a failed delivery again from now, with a fresh count of attempts; audited. Role: admin.
+#[utoipa::path(post, path = "/v1/notifications/{id}/retry", tag = "register",
+    params(("id" = i64, Path, description = "The delivery id")),
+    responses((status = 200, body = Delivery), Refusals,
+        (status = 404, description = "No failed delivery of that id", body = ErrorResponse)))]
+async fn retry_notification(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Delivery>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("failed delivery {id:?}"));
+    let number: i64 = id.parse().map_err(|_| not_found())?;
+    let retried = state
+        .register
+        .retry_delivery(number, &caller.name, Utc::now())
+        .await?
+        .ok_or_else(not_found)?;
+    state.outbox.wake();
+    Ok(Json(retried))
 }

@@ -1,6 +1,6 @@
 //! Prometheus metrics, all named `seula_…`: requests, per-stage latency, actions taken, and the
-//! register's reply-time figures (open cases past their target, cases answered late), read
-//! from the register at each scrape.
+//! register's reply-time figures (open cases past their target, cases answered late) and the
+//! deliveries waiting in the outbox, read from the register at each scrape; notifications sent.
 
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::domain::Action;
 use crate::pipeline::Stage;
+use crate::register::Then;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -30,6 +31,13 @@ struct ActionLabels {
     action: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    event: String,
+    /// `delivered`, `retried` or `failed`.
+    outcome: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
@@ -39,6 +47,8 @@ pub struct Metrics {
     answered_late: Gauge,
     panics: Counter,
     connections: Gauge,
+    deliveries: Family<DeliveryLabels, Counter>,
+    pending_deliveries: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -94,6 +104,18 @@ impl Default for Metrics {
             "Open client connections",
             connections.clone(),
         );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "notification_attempts",
+            "Attempts to deliver a notification, by event and what came of the delivery",
+            deliveries.clone(),
+        );
+        let pending_deliveries = Gauge::default();
+        registry.register(
+            "notifications_pending",
+            "Notifications in the outbox waiting to be delivered",
+            pending_deliveries.clone(),
+        );
         Self {
             registry,
             requests,
@@ -103,6 +125,8 @@ impl Default for Metrics {
             answered_late,
             panics,
             connections,
+            deliveries,
+            pending_deliveries,
         }
     }
 }
@@ -133,10 +157,27 @@ impl Metrics {
             .inc();
     }
 
-    /// The register's reply-time figures: open cases past their target, cases answered late.
-    pub fn set_reply_times(&self, overdue: i64, answered_late: i64) {
+    /// The register's figures: open cases past their target, cases answered late, and
+    /// deliveries waiting.
+    pub fn set_register_figures(&self, overdue: i64, answered_late: i64, pending: i64) {
         self.overdue.set(overdue);
         self.answered_late.set(answered_late);
+        self.pending_deliveries.set(pending);
+    }
+
+    /// One attempt to deliver a notification of `event`, and what it made of the delivery.
+    pub fn delivery(&self, event: &str, then: Then) {
+        let outcome = match then {
+            Then::Delivered => "delivered",
+            Then::RetryAt(_) => "retried",
+            Then::Failed => "failed",
+        };
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                event: event.to_string(),
+                outcome,
+            })
+            .inc();
     }
 
     pub fn panicked(&self) {

@@ -51,6 +51,20 @@ pub struct AppState {
     pub keys: Arc<auth::ApiKeys>,
     /// Held while a policy version is checked and stored or activated: one change at a time.
     pub policy_changes: Arc<tokio::sync::Mutex<()>>,
+    /// Sends the notifications' outbox; woken when a recorded case has deliveries.
+    pub outbox: Arc<crate::notify::Outbox>,
+}
+
+impl AppState {
+    /// After a comment is scored: its figures, and the outbox woken for the deliveries recorded
+    /// with it.
+    pub fn scored(&self, outcome: &crate::pipeline::Outcome) {
+        self.metrics
+            .scored(&outcome.stages, outcome.took, outcome.decision.action);
+        if outcome.case_id.is_some() && !outcome.decision.notices.is_empty() {
+            self.outbox.wake();
+        }
+    }
 }
 
 /// The OpenAPI document's frame: its title and description, the bearer key every endpoint but
@@ -180,14 +194,13 @@ async fn score_one(state: &AppState, value: Value) -> Result<ScoreResponse, ApiE
         }
         Err(RunError::Register(e)) => return Err(e.into()),
     };
-    state
-        .metrics
-        .scored(&outcome.stages, outcome.took, outcome.decision.action);
+    state.scored(&outcome);
     Ok(ScoreResponse::new(comment.id, outcome))
 }
 
 /// Scores one comment: scores, signals, the recommended action with its priority, route and
-/// reasons; records it in the register when it is not `allow` or is urgent. Role: scorer.
+/// reasons; records it in the register when it is not `allow`, is urgent, or a policy's
+/// webhook is told of it. Role: scorer.
 #[utoipa::path(post, path = "/v1/score", tag = "scoring",
     request_body = wire::ScoreRequest,
     responses((status = 200, body = ScoreResponse), error::Refusals,
@@ -277,10 +290,11 @@ async fn render_metrics(State(state): State<AppState>) -> Response {
     let register = &state.register;
     match tokio::try_join!(
         register.overdue(chrono::Utc::now()),
-        register.answered_late()
+        register.answered_late(),
+        register.pending_deliveries()
     ) {
-        Ok((overdue, late)) => state.metrics.set_reply_times(overdue, late),
-        Err(e) => tracing::warn!(error = %e, "reply-time figures not read"),
+        Ok((overdue, late, pending)) => state.metrics.set_register_figures(overdue, late, pending),
+        Err(e) => tracing::warn!(error = %e, "the register's figures not read"),
     }
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     (

@@ -422,9 +422,7 @@ async fn analyze(State(state): State<AppState>, bytes: Result<Bytes, BytesReject
                 state.metrics.panicked();
             }
         })?;
-        state
-            .metrics
-            .scored(&outcome.stages, outcome.took, outcome.decision.action);
+        state.scored(&outcome);
         let length = comment.text.chars().count();
         let mut attribute_scores = BTreeMap::new();
         for (name, score, threshold) in wanted {
@@ -577,7 +575,12 @@ async fn suggest_score(
         };
         state
             .register
-            .decide(case, &decision, &caller.name)
+            .decide(
+                case,
+                &decision,
+                &caller.name,
+                &state.pipeline.policies().policies,
+            )
             .await
             .map_err(ApiError::from)?;
         Ok(Suggested {

@@ -15,10 +15,10 @@ use utoipa_axum::routes;
 use super::auth::Caller;
 use super::error::{ApiError, ErrorResponse, Refusals};
 use super::{AppState, body, query, wire};
-use crate::domain::Action;
+use crate::domain::{Action, Route};
 use crate::pipeline::ActivePolicies;
 use crate::policy::replay::{self, Report, ScoreThresholds};
-use crate::policy::{Policies, Policy, Source, valid_name};
+use crate::policy::{Policies, Policy, Source, Sources, valid_name};
 use crate::register::PolicyVersion;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -38,6 +38,9 @@ struct PolicyList {
     active: Vec<ActiveRef>,
     /// Every stored version of every policy.
     versions: Vec<PolicyVersion>,
+    /// Every team a policy in force routes to, each once: the default's in its order, then
+    /// those only channels list.
+    teams: Vec<Route>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -50,9 +53,8 @@ struct ActiveRef {
 #[utoipa::path(get, path = "/v1/policies", tag = "policies",
     responses((status = 200, body = PolicyList), Refusals))]
 async fn list(State(state): State<AppState>) -> Result<Json<PolicyList>, ApiError> {
-    let active = state
-        .pipeline
-        .policies()
+    let in_force = state.pipeline.policies();
+    let active = in_force
         .sources
         .iter()
         .map(|(name, source)| ActiveRef {
@@ -63,6 +65,7 @@ async fn list(State(state): State<AppState>) -> Result<Json<PolicyList>, ApiErro
     Ok(Json(PolicyList {
         active,
         versions: state.register.policy_versions().await?,
+        teams: in_force.policies.teams(),
     }))
 }
 
@@ -164,13 +167,26 @@ async fn store_version(
         version: 0,
         toml: toml.clone(),
     };
-    ActivePolicies::resolve(state.pipeline.policies().sources.with(name, candidate))
-        .map_err(ApiError::Unprocessable)?;
+    resolved(
+        state,
+        state.pipeline.policies().sources.with(name, candidate),
+    )?;
     let version = state
         .register
         .add_policy_version(name, &toml, &caller.name, note.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(version)))
+}
+
+/// The policies of `sources`, refused unless every problem is mended: their own, and a
+/// webhook whose secret the server was not given.
+fn resolved(state: &AppState, sources: Sources) -> Result<ActivePolicies, ApiError> {
+    let active = ActivePolicies::resolve(sources).map_err(ApiError::Unprocessable)?;
+    let unknown = crate::unknown_secrets(&active.policies, state.outbox.secrets());
+    if !unknown.is_empty() {
+        return Err(ApiError::Unprocessable(unknown.join("; ")));
+    }
+    Ok(active)
 }
 
 /// A policy's own word lists, whole: what `PUT /v1/policies/{name}/words` puts in place of
@@ -341,7 +357,7 @@ async fn activate(
             toml,
         },
     );
-    let active = ActivePolicies::resolve(sources).map_err(ApiError::Unprocessable)?;
+    let active = resolved(&state, sources)?;
     state
         .register
         .activate_policy(&name, i64::from(number), &caller.name)

@@ -7,6 +7,7 @@
 //! customer and moved to private messages, and an attack on a named employee goes to a supervisor.
 //! Reply-time targets live in [`reply`].
 
+pub mod notify;
 pub mod replay;
 pub mod reply;
 mod sources;
@@ -36,6 +37,10 @@ pub struct Policy {
     pub actions: Actions,
     pub priority: PriorityThresholds,
     pub escalation: Escalation,
+    /// The teams comments go to; every route the policy names must be one of them. A policy
+    /// without the list (one stored before routes were the policy's) gets the shipped list.
+    #[serde(default = "shipped_teams")]
+    pub teams: Vec<Route>,
     pub routes: Routes,
     /// A comment holding the customer's personal data (phone, identity code, IBAN, …).
     pub personal_data: Handling,
@@ -50,10 +55,13 @@ pub struct Policy {
     /// existed) gets the shipped default's; an empty `[intents]` hands nothing off.
     #[serde(default = "shipped_intents")]
     pub intents: BTreeMap<Intent, Handoff>,
+    /// Who hears of which cases at once: webhook targets and their events.
+    #[serde(default)]
+    pub webhooks: Vec<notify::Webhook>,
 }
 
 /// Where a comment that carries an intent goes.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Handoff {
     pub route: Route,
@@ -66,18 +74,27 @@ fn low() -> Priority {
     Priority::Low
 }
 
-fn shipped_intents() -> BTreeMap<Intent, Handoff> {
+/// A part of the shipped default policy, for policies stored before the part existed.
+fn shipped<T: serde::de::DeserializeOwned + Default>(key: &str) -> T {
     let shipped: Result<toml::Table, _> = toml::from_str(include_str!("default.toml"));
     shipped
         .ok()
-        .and_then(|mut t| t.remove("intents"))
+        .and_then(|mut t| t.remove(key))
         .and_then(|v| v.try_into().ok())
         .unwrap_or_default()
 }
 
+fn shipped_intents() -> BTreeMap<Intent, Handoff> {
+    shipped("intents")
+}
+
+fn shipped_teams() -> Vec<Route> {
+    shipped("teams")
+}
+
 /// The least a comment gets when a practice calls for it: the action and priority are raised to
 /// these if lower, and the route is set.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Handling {
     pub action: Action,
@@ -126,16 +143,30 @@ pub struct Routes {
 }
 
 impl Routes {
-    fn for_category(&self, c: Category) -> Route {
+    fn for_category(&self, c: Category) -> &Route {
         match c {
-            Category::Outage => self.outage,
-            Category::Money => self.money,
-            Category::Safety => self.safety,
-            Category::TimePressure => self.time_pressure,
-            Category::Legal => self.legal,
-            Category::Privacy => self.privacy,
-            Category::Churn => self.churn,
+            Category::Outage => &self.outage,
+            Category::Money => &self.money,
+            Category::Safety => &self.safety,
+            Category::TimePressure => &self.time_pressure,
+            Category::Legal => &self.legal,
+            Category::Privacy => &self.privacy,
+            Category::Churn => &self.churn,
         }
+    }
+
+    /// Each route with the path of its field.
+    fn named(&self) -> [(&'static str, &Route); 8] {
+        [
+            ("routes.outage", &self.outage),
+            ("routes.money", &self.money),
+            ("routes.safety", &self.safety),
+            ("routes.time_pressure", &self.time_pressure),
+            ("routes.legal", &self.legal),
+            ("routes.privacy", &self.privacy),
+            ("routes.churn", &self.churn),
+            ("routes.moderation", &self.moderation),
+        ]
     }
 }
 
@@ -156,6 +187,8 @@ pub struct Decision {
     /// The action was raised only to protect the customer's personal data: it is no offence and
     /// does not count against the author.
     pub protective: bool,
+    /// The targets to tell of the case, by event; each becomes a delivery when it is recorded.
+    pub notices: Vec<notify::Notice>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,11 +235,45 @@ impl Policy {
             errors.push("priority.high: must not be above priority.urgent".to_string());
         }
         errors.extend(self.reply.problems());
+        errors.extend(self.unknown_routes());
+        errors.extend(notify::problems(&self.webhooks, &self.teams));
         if errors.is_empty() {
             Ok(())
         } else {
             Err(Invalid(errors))
         }
+    }
+}
+
+impl Policy {
+    /// Every route the policy names that is not one of its `teams`, with the path of its field.
+    fn unknown_routes(&self) -> Vec<String> {
+        if self.teams.is_empty() {
+            return vec!["teams: name at least one team".to_string()];
+        }
+        let intents: Vec<(String, &Route)> = self
+            .intents
+            .iter()
+            .map(|(i, h)| (format!("intents.{}.route", i.as_str()), &h.route))
+            .collect();
+        let fixed = self.routes.named().map(|(p, r)| (p.to_string(), r));
+        let practices = [
+            ("personal_data.route".to_string(), &self.personal_data.route),
+            ("staff_attack.route".to_string(), &self.staff_attack.route),
+        ];
+        fixed
+            .into_iter()
+            .chain(practices)
+            .chain(intents)
+            .filter(|(_, r)| !self.teams.contains(r))
+            .map(|(path, r)| {
+                let teams: Vec<&str> = self.teams.iter().map(Route::as_str).collect();
+                format!(
+                    "{path}: unknown route \"{r}\" (teams: {})",
+                    teams.join(", ")
+                )
+            })
+            .collect()
     }
 }
 
@@ -235,7 +302,8 @@ impl Policies {
         let parse = |mut t: toml::Table, name: &str, version: u32| -> Result<Policy, String> {
             t.insert("name".into(), toml::Value::String(name.into()));
             t.insert("version".into(), toml::Value::Integer(version.into()));
-            let mut policy: Policy = t.try_into().map_err(|e: toml::de::Error| e.to_string())?;
+            let mut policy: Policy =
+                serde_path_to_error::deserialize(toml::Value::Table(t)).map_err(located)?;
             policy.validate().map_err(|e| e.to_string())?;
             policy.words.compile().map_err(|e| e.join("; "))?;
             Ok(policy)
@@ -274,6 +342,45 @@ impl Policies {
             .unwrap_or(&self.default)
     }
 
+    /// Every team a policy in the set lists, each once: the default's in its order, then the
+    /// channels' own, by name.
+    pub fn teams(&self) -> Vec<Route> {
+        let mut channels: Vec<&Policy> = self.channels.values().collect();
+        channels.sort_by(|x, y| x.name.cmp(&y.name));
+        let mut teams: Vec<Route> = Vec::new();
+        for team in std::iter::once(&self.default)
+            .chain(channels)
+            .flat_map(|p| &p.teams)
+        {
+            if !teams.contains(team) {
+                teams.push(team.clone());
+            }
+        }
+        teams
+    }
+
+    /// Every webhook target of the set with its path: `webhooks[i]` for the default's,
+    /// `channels.NAME.webhooks[i]` for a channel's own list.
+    pub fn webhooks(&self) -> impl Iterator<Item = (String, &notify::Webhook)> {
+        let own = self
+            .default
+            .webhooks
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (format!("webhooks[{i}]"), w));
+        let channels = self
+            .channels
+            .iter()
+            .filter(|(_, p)| p.webhooks != self.default.webhooks)
+            .flat_map(|(name, p)| {
+                p.webhooks
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, w)| (format!("channels.{name}.webhooks[{i}]"), w))
+            });
+        own.chain(channels)
+    }
+
     /// The policy of that name (`default` or a channel's), if there is one.
     pub fn named(&self, name: &str) -> Option<&Policy> {
         match name {
@@ -290,6 +397,16 @@ impl Policy {
         (decision.action < Action::Delete)
             .then(|| self.reply.respond_by(decision.priority, created))
             .flatten()
+    }
+}
+
+/// A policy's shape error with the path of its field first. serde_path_to_error cannot name
+/// a map's key (`intents.?`), but toml says it after the message (`in \`intents.praise\``).
+fn located(e: serde_path_to_error::Error<toml::de::Error>) -> String {
+    let inner = e.inner().to_string();
+    match inner.trim_end().split_once("\nin `") {
+        Some((message, path)) => format!("{}: {message}", path.trim_end_matches('`')),
+        None => format!("{}: {}", e.path(), inner.trim_end()),
     }
 }
 
@@ -364,11 +481,11 @@ pub fn decide(
     let staff = signals
         .staff_target
         .is_some()
-        .then_some(policy.staff_attack);
+        .then_some(&policy.staff_attack);
     if let Some(h) = staff {
         action = action.max(h.action);
     }
-    let protect = (!signals.personal_data.is_empty()).then_some(policy.personal_data);
+    let protect = (!signals.personal_data.is_empty()).then_some(&policy.personal_data);
     let protective = protect.is_some_and(|h| h.action > action);
     if let Some(h) = protect {
         action = action.max(h.action);
@@ -392,7 +509,7 @@ pub fn decide(
     let listed = intents::ranked(intent_scores, &signals.intents, signals.style.questions > 0);
     let handoff = Intent::SPECIFIC_FIRST.iter().find_map(|intent| {
         let carried = listed.iter().find(|i| i.intent == *intent)?;
-        policy.intents.get(intent).map(|h| (carried.clone(), *h))
+        policy.intents.get(intent).map(|h| (carried.clone(), h))
     });
     let priority = handoff
         .as_ref()
@@ -405,9 +522,9 @@ pub fn decide(
     // A supervisor answers for the named employee; then the customer's privacy; then the need;
     // then moderation for a flagged comment; then what the writer wants.
     let route = match (staff.or(protect), strongest_need) {
-        (Some(h), _) => Some(h.route),
-        (None, Some(c)) if urgent_need => Some(policy.routes.for_category(c)),
-        _ if action > Action::Prioritize => Some(policy.routes.moderation),
+        (Some(h), _) => Some(h.route.clone()),
+        (None, Some(c)) if urgent_need => Some(policy.routes.for_category(c).clone()),
+        _ if action > Action::Prioritize => Some(policy.routes.moderation.clone()),
         _ => handoff.as_ref().map(|(i, h)| {
             let message = format!("{}, for {}", i.intent.describe(), h.route.as_str());
             let reason = Reason::new(&format!("intent.{}", i.intent.as_str()), message, 0.3);
@@ -415,7 +532,7 @@ pub fn decide(
                 Some(span) => reason.at(span),
                 None => reason,
             });
-            h.route
+            h.route.clone()
         }),
     };
     let recommendations = [
@@ -426,14 +543,20 @@ pub fn decide(
     .filter_map(|(h, r)| h.map(|_| r))
     .collect();
     reasons.sort_by(|x, y| y.weight.total_cmp(&x.weight));
-    Decision {
+    let mut decision = Decision {
         action,
         priority,
         route,
         reasons,
         recommendations,
         protective,
+        notices: Vec::new(),
+    };
+    if !policy.webhooks.is_empty() {
+        let events = notify::events(&decision, signals, &listed);
+        decision.notices = notify::notices(&policy.webhooks, &events, decision.route.as_ref());
     }
+    decision
 }
 
 #[cfg(test)]

@@ -47,14 +47,14 @@ fn decides_by_the_shipped_policy() {
             want: (
                 Action::Prioritize,
                 Priority::Urgent,
-                Some(Route::CustomerService),
+                "customer_service".parse().ok(),
             ),
         },
         Case {
             scores: Scores { urgency: 0.6, ..s },
             cues: &[(Category::Legal, 0.6)],
             removed: 0,
-            want: (Action::Prioritize, Priority::High, Some(Route::Legal)),
+            want: (Action::Prioritize, Priority::High, "legal".parse().ok()),
         },
         Case {
             scores: Scores {
@@ -64,13 +64,17 @@ fn decides_by_the_shipped_policy() {
             },
             cues: &[(Category::Outage, 0.6), (Category::Privacy, 0.7)],
             removed: 0,
-            want: (Action::Review, Priority::Urgent, Some(Route::Security)),
+            want: (Action::Review, Priority::Urgent, "security".parse().ok()),
         },
         Case {
             scores: Scores { insult: 0.8, ..s },
             cues: &[],
             removed: 0,
-            want: (Action::Hide, Priority::Normal, Some(Route::Communications)),
+            want: (
+                Action::Hide,
+                Priority::Normal,
+                "communications".parse().ok(),
+            ),
         },
         Case {
             scores: Scores { threat: 0.9, ..s },
@@ -79,7 +83,7 @@ fn decides_by_the_shipped_policy() {
             want: (
                 Action::Delete,
                 Priority::Normal,
-                Some(Route::Communications),
+                "communications".parse().ok(),
             ),
         },
         Case {
@@ -89,14 +93,18 @@ fn decides_by_the_shipped_policy() {
             want: (
                 Action::Review,
                 Priority::Normal,
-                Some(Route::Communications),
+                "communications".parse().ok(),
             ),
         },
         Case {
             scores: Scores { toxicity: 0.6, ..s },
             cues: &[],
             removed: 1,
-            want: (Action::Hide, Priority::Normal, Some(Route::Communications)),
+            want: (
+                Action::Hide,
+                Priority::Normal,
+                "communications".parse().ok(),
+            ),
         },
         Case {
             scores: Scores { insult: 0.8, ..s },
@@ -105,7 +113,7 @@ fn decides_by_the_shipped_policy() {
             want: (
                 Action::BlockAuthor,
                 Priority::Normal,
-                Some(Route::Communications),
+                "communications".parse().ok(),
             ),
         },
         Case {
@@ -265,7 +273,11 @@ fn personal_data_is_hidden_to_protect_the_customer() {
     );
     assert_eq!(
         (d.action, d.priority, d.route),
-        (Action::Hide, Priority::High, Some(Route::CustomerService))
+        (
+            Action::Hide,
+            Priority::High,
+            "customer_service".parse().ok()
+        )
     );
     assert_eq!(d.recommendations, [Recommendation::MoveToPrivateMessages]);
     assert!(d.protective, "hidden only for the customer's sake");
@@ -315,7 +327,7 @@ fn an_attack_on_staff_goes_to_a_supervisor() {
         (
             Action::Review,
             Priority::Urgent,
-            Some(Route::Communications)
+            "communications".parse().ok()
         )
     );
     assert_eq!(d.recommendations, [Recommendation::SupervisorReplies]);
@@ -329,7 +341,7 @@ fn an_attack_on_staff_goes_to_a_supervisor() {
     );
     assert_eq!(
         (insult.action, insult.route),
-        (Action::Hide, Some(Route::Communications))
+        (Action::Hide, "communications".parse().ok())
     );
 }
 
@@ -423,8 +435,10 @@ fn a_policy_stored_before_intents_hands_them_off_as_the_shipped_one_does() {
     let shipped = Policies::shipped().expect("shipped");
     let handoffs = &shipped.for_channel(None).intents;
     assert_eq!(
-        handoffs.get(&Intent::PurchaseIntent).map(|h| h.route),
-        Some(Route::Sales)
+        handoffs
+            .get(&Intent::PurchaseIntent)
+            .map(|h| h.route.clone()),
+        "sales".parse().ok()
     );
     let without = include_str!("default.toml").replace("[intents]", "[intents_of_another_kind]");
     let start = without.find("[intents_of_another_kind]").expect("table");
@@ -443,4 +457,101 @@ fn a_policy_stored_before_intents_hands_them_off_as_the_shipped_one_does() {
             .intents
             .contains_key(&Intent::Question)
     );
+}
+
+#[test]
+fn routes_are_the_policys_own_teams() {
+    let shipped = include_str!("default.toml");
+    // A route that is no team is refused, with the path of every field that names it.
+    let typo = shipped
+        .replace(
+            "praise = { route = \"marketing\" }",
+            "praise = { route = \"marketting\" }",
+        )
+        .replace("churn = \"sales\"", "churn = \"retention\"");
+    let err = Policies::from_toml(&typo).expect_err("unknown routes");
+    assert!(
+        err.contains(
+            "intents.praise.route: unknown route \"marketting\" (teams: customer_service,"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("routes.churn: unknown route \"retention\""),
+        "{err}"
+    );
+    // A badly formed name is refused as it is read.
+    let malformed = shipped.replace("legal = \"legal\"", "legal = \"Legal Team\"");
+    let err = Policies::from_toml(&malformed).expect_err("malformed route");
+    assert!(err.contains("\"Legal Team\" is not a route name"), "{err}");
+    // A channel lists its own teams, and routes to a team only it has.
+    let own = format!(
+        "{shipped}\n[channels.careers]\nteams = [\"customer_service\", \"communications\", \
+         \"legal\", \"security\", \"sales\", \"product\", \"marketing\", \"recruiting\"]\n\
+         [channels.careers.intents]\njob_inquiry = {{ route = \"recruiting\", priority = \"high\" }}\n"
+    );
+    let policies = Policies::from_toml(&own).expect("a channel with its own teams");
+    let careers = policies.for_channel(Some("careers"));
+    assert_eq!(
+        careers
+            .intents
+            .get(&Intent::JobInquiry)
+            .map(|h| h.route.as_str()),
+        Some("recruiting")
+    );
+    let teams = policies.teams();
+    assert_eq!(teams.last().map(Route::as_str), Some("recruiting"));
+    assert_eq!(teams.len(), 9, "each team once: {teams:?}");
+    // The channel's list replaced the default's whole: its inherited `hr` hand-off is no team.
+    let err = Policies::from_toml(&own.replace(
+        "job_inquiry = { route = \"recruiting\", priority = \"high\" }",
+        "",
+    ))
+    .expect_err("inherited route not in the channel's teams");
+    assert!(
+        err.contains("channels.careers: intents.job_inquiry.route: unknown route \"hr\""),
+        "{err}"
+    );
+    let none = shipped.replacen("teams = [", "teams = [] # ", 1);
+    let err = Policies::from_toml(&none).expect_err("no teams");
+    assert!(err.contains("teams: name at least one team"), "{err}");
+}
+#[test]
+fn shape_errors_name_the_field() {
+    let shipped = include_str!("default.toml");
+    for (from, to, want) in [
+        (
+            "praise = { route",
+            "prayse = { route",
+            "intents: unknown variant `prayse`, expected one of `question`",
+        ),
+        (
+            "praise = { route = \"marketing\" }",
+            "praise = { route = \"marketing\", priority = \"soon\" }",
+            "intents.praise.priority: unknown variant `soon`",
+        ),
+        (
+            "moderation = \"communications\"",
+            "",
+            "routes: missing field `moderation`",
+        ),
+        (
+            "[escalation]",
+            "colour = 1\n[escalation]",
+            "priority: unknown field `colour`",
+        ),
+        (
+            "legal = \"legal\"",
+            "legal = \"Legal Team\"",
+            "routes.legal: \"Legal Team\" is not a route name",
+        ),
+        (
+            "hide_after = 1",
+            "hide_after = -1",
+            "escalation.hide_after: invalid value: integer `-1`",
+        ),
+    ] {
+        let err = Policies::from_toml(&shipped.replacen(from, to, 1)).expect_err(to);
+        assert!(err.starts_with(want), "{to}: {err}");
+    }
 }

@@ -1,6 +1,7 @@
 //! The register of difficult cases: the only module that speaks SQL.
 //!
-//! Every non-`allow` decision and every `urgent` item becomes a case with its text (personal data
+//! Every non-`allow` decision, every `urgent` item and every comment a webhook is told of
+//! becomes a case (its deliveries go to the outbox in the same transaction) with its text (personal data
 //! masked), signals, scores, reasons, reply-time target, and the policy and model versions it was decided on; its author's counts and
 //! an audit row are written in the same transaction. A comment id is recorded once: scoring it
 //! again returns the existing case. Callers see only [`Register`] and plain types.
@@ -17,16 +18,17 @@ mod sqlite;
 mod store;
 
 pub use model::{
-    AuditEntry, AuthorDetail, AuthorExport, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter,
-    CaseSummary, Claim, Cursor, DecisionRecord, Erasure, LabelledCase, NewDecision, Page,
-    PolicyVersion, RecordedRow, Status, Verdict,
+    Attempt, AuditEntry, AuthorDetail, AuthorExport, AuthorSummary, CaseDetail, CaseEvidence,
+    CaseFilter, CaseSummary, Claim, Cursor, DecisionRecord, Delivery, DueDelivery, Erasure,
+    LabelledCase, NewDecision, Page, PolicyVersion, RecordedRow, Status, Then, Tried, Verdict,
 };
 
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Postgres, Sqlite};
 
 use crate::domain::{Action, Priority, Reason, Recommendation, Route};
-use crate::policy::{AuthorHistory, Sources};
+use crate::policy::notify::Notice;
+use crate::policy::{AuthorHistory, Decision, Policies, Sources};
 use crate::scoring::{Scores, Sentiment};
 use crate::signals::Signals;
 use store::Store;
@@ -125,11 +127,16 @@ pub struct NewCase<'a> {
     pub protective: bool,
     /// The author's history as it was when scored, so a replay escalates the same way.
     pub history: AuthorHistory,
+    /// The targets to tell of it: written to the outbox in the case's transaction.
+    pub notices: &'a [Notice],
 }
 
-/// Whether a decision goes into the register.
-pub fn is_recorded(action: Action, priority: Priority) -> bool {
-    action != Action::Allow || priority == Priority::Urgent
+/// Whether a decision goes into the register: anything but `allow`, anything urgent, and
+/// anything a target is told of (its delivery is written with the case).
+pub fn is_recorded(decision: &Decision) -> bool {
+    decision.action != Action::Allow
+        || decision.priority == Priority::Urgent
+        || !decision.notices.is_empty()
 }
 
 /// Runs the same query method on whichever backend the register has.
@@ -228,13 +235,16 @@ impl Register {
         on_backend!(self, store => store.claim(id, who, until))
     }
 
+    /// A moderator's decision, its audit row and the case's new outcome in one transaction;
+    /// an escalation also writes the deliveries its team's webhooks want (by `policies`).
     pub async fn decide(
         &self,
         id: i64,
         decision: &NewDecision,
         who: &str,
+        policies: &Policies,
     ) -> Result<DecisionRecord, RegisterError> {
-        on_backend!(self, store => store.decide(id, decision, who))
+        on_backend!(self, store => store.decide(id, decision, who, policies))
     }
 
     pub async fn audit(
@@ -317,6 +327,49 @@ impl Register {
     /// How many open cases are past their reply-time target at `now`.
     pub async fn overdue(&self, now: DateTime<Utc>) -> Result<i64, RegisterError> {
         on_backend!(self, store => store.overdue(now))
+    }
+
+    /// Leases up to `limit` pending deliveries due at `now` until `lease_until`, so that no
+    /// other server sends them meanwhile, and returns them with their cases.
+    pub async fn lease_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, RegisterError> {
+        on_backend!(self, store => store.lease_due(now, lease_until, limit))
+    }
+
+    /// Records an attempt and what it made of its delivery, in one transaction.
+    pub async fn tried(&self, delivery_id: i64, tried: &Tried) -> Result<(), RegisterError> {
+        on_backend!(self, store => store.tried(delivery_id, tried))
+    }
+
+    /// One page of the outbox, newest first, each delivery with its attempts.
+    pub async fn deliveries(
+        &self,
+        status: Option<&str>,
+        case_id: Option<i64>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<Delivery>, RegisterError> {
+        on_backend!(self, store => store.deliveries(status, case_id, before, limit))
+    }
+
+    /// Sends a failed delivery again from `now`, with a fresh count of attempts and an audit
+    /// row; `None` when there is no failed delivery of that id.
+    pub async fn retry_delivery(
+        &self,
+        id: i64,
+        who: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, RegisterError> {
+        on_backend!(self, store => store.retry_delivery(id, who, now))
+    }
+
+    /// How many deliveries wait to be sent.
+    pub async fn pending_deliveries(&self) -> Result<i64, RegisterError> {
+        on_backend!(self, store => store.pending_deliveries())
     }
 
     /// Whether the database answers.

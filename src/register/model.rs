@@ -395,3 +395,86 @@ pub struct AuthorExport {
     pub author: AuthorSummary,
     pub cases: Vec<CaseDetail>,
 }
+
+/// One notification in the outbox, as `GET /v1/notifications` lists it. The target's secret is
+/// never shown, nor the path and query of its address (a chat webhook's address is its key).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: i64,
+    pub case_id: i64,
+    /// What happened: `urgent_case`, `escalation`, `legal`, `security`, `churn`,
+    /// `sales_lead`, `product_idea`.
+    pub event: String,
+    /// The policy's name for the target.
+    pub target: String,
+    /// The target's scheme, host and port.
+    pub origin: String,
+    /// `json`, `slack` or `teams`.
+    pub format: String,
+    /// Sent as the `Idempotency-Key` header: the same on every attempt, so a receiver drops repeats.
+    pub idempotency_key: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+    /// When a pending delivery is next tried.
+    pub next_attempt_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Every attempt, oldest first.
+    #[sqlx(skip)]
+    pub attempt_log: Vec<Attempt>,
+}
+
+/// One try at sending a delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Attempt {
+    #[serde(skip)]
+    pub delivery_id: i64,
+    pub at: DateTime<Utc>,
+    /// The receiver's HTTP status; none when no answer came.
+    pub http_status: Option<i64>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    pub millis: i64,
+}
+
+/// A delivery due to be sent, with what its body is made of: the case as recorded (text
+/// masked, or removed by erasure or retention).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub case_id: i64,
+    pub event: String,
+    pub target: String,
+    pub url: String,
+    pub format: String,
+    pub secret: String,
+    pub idempotency_key: String,
+    pub attempts: i64,
+    pub comment_id: String,
+    pub channel: Option<String>,
+    pub action: String,
+    pub priority: String,
+    pub route: Option<String>,
+    pub text: String,
+    pub respond_by: Option<DateTime<Utc>>,
+    pub reasons: Json<Value>,
+}
+
+/// One attempt as it went, and so what becomes of its delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tried {
+    pub at: DateTime<Utc>,
+    pub http_status: Option<i64>,
+    pub error: Option<String>,
+    pub millis: i64,
+    pub then: Then,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Then {
+    Delivered,
+    RetryAt(DateTime<Utc>),
+    /// No attempts left.
+    Failed,
+}

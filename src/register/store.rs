@@ -23,14 +23,15 @@ use sqlx::{
 };
 
 use super::model::{
-    AuditEntry, AuthorDetail, AuthorExport, AuthorSummary, CaseDetail, CaseEvidence, CaseFilter,
-    CaseSummary, Claim, Cursor, DecisionRecord, Erasure, LabelledCase, NewDecision, Page,
-    PolicyVersion, QuotingRow, RecordedRow, Status, Verdict,
+    Attempt, AuditEntry, AuthorDetail, AuthorExport, AuthorSummary, CaseDetail, CaseEvidence,
+    CaseFilter, CaseSummary, Claim, Cursor, DecisionRecord, Delivery, DueDelivery, Erasure,
+    LabelledCase, NewDecision, Page, PolicyVersion, QuotingRow, RecordedRow, Status, Then, Tried,
+    Verdict,
 };
 use super::{NewCase, RegisterError};
-use crate::domain::Action;
-use crate::policy::AuthorHistory;
-use crate::policy::{DEFAULT, Source, Sources};
+use crate::domain::{Action, Route};
+use crate::policy::notify::{self, Event, Notice};
+use crate::policy::{AuthorHistory, DEFAULT, Policies, Source, Sources};
 
 /// What the two backends spell differently, for the few queries that need it.
 pub trait Dialect {
@@ -76,6 +77,10 @@ impl Dialect for Postgres {
 const CASE: &str = "id, comment_id, channel, thread_id, author_id, language, text, action, \
     outcome, priority, route, status, scores, reasons, created_at, recorded_at, respond_by, \
     answered_at, claimed_by, claimed_until, text_removed";
+
+/// The columns of a [`Delivery`]; `origin` is read as the whole address and cut down in Rust.
+const DELIVERY: &str = "id, case_id, event, target, url AS origin, format, idempotency_key, \
+    status, attempts, created_at, next_attempt_at, delivered_at";
 
 /// The queue's order: overdue open cases first, then by priority, then oldest first. The late
 /// flag needs the listing's `now` bound where it is marked `{now}`.
@@ -132,6 +137,9 @@ where
     for<'r> PolicyVersion: FromRow<'r, DB::Row>,
     for<'r> RecordedRow: FromRow<'r, DB::Row>,
     for<'r> QuotingRow: FromRow<'r, DB::Row>,
+    for<'r> Delivery: FromRow<'r, DB::Row>,
+    for<'r> DueDelivery: FromRow<'r, DB::Row>,
+    for<'r> Attempt: FromRow<'r, DB::Row>,
     String: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
     DateTime<Utc>: for<'r> Decode<'r, DB>,
     f64: for<'q> Encode<'q, DB> + Type<DB>,
@@ -213,7 +221,7 @@ where
         .bind(case.text.as_str())
         .bind(case.action.as_str())
         .bind(case.priority.as_str())
-        .bind(case.route.map(|r| r.as_str()))
+        .bind(case.route.as_ref().map(Route::as_str))
         .bind(json(case.scores)?)
         .bind(json(case.sentiment)?)
         .bind(json(case.signals)?)
@@ -275,8 +283,216 @@ where
             detail,
         };
         self.write_audit(&mut tx, row).await?;
+        Self::write_notices(&mut tx, id, &format!("case-{id}"), case.notices, now).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// The outbox rows of a case's notices, in the transaction that records what they tell
+    /// of. The idempotency key names what raised them (`case-ID` or `decision-ID`), the event
+    /// and the target, so writing it twice writes it once.
+    async fn write_notices(
+        tx: &mut sqlx::Transaction<'_, DB>,
+        case_id: i64,
+        origin: &str,
+        notices: &[Notice],
+        now: DateTime<Utc>,
+    ) -> Result<(), RegisterError> {
+        for notice in notices {
+            let w = &notice.webhook;
+            let key = format!("{origin}/{}/{}", notice.event.as_str(), w.name);
+            sqlx::query(
+                "INSERT INTO delivery (case_id, event, target, url, format, secret, \
+                 idempotency_key, created_at, next_attempt_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(case_id)
+            .bind(notice.event.as_str())
+            .bind(w.name.as_str())
+            .bind(w.url.as_str())
+            .bind(w.format.as_str())
+            .bind(w.secret.as_deref().unwrap_or_default())
+            .bind(key)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn lease_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, RegisterError> {
+        // The lease's condition stands in the outer `WHERE` too: PostgreSQL checks it again on a
+        // row another server leased meanwhile, and skips it.
+        let free = "status = 'pending' AND next_attempt_at <= $2 \
+                    AND (leased_until IS NULL OR leased_until <= $2)";
+        let leased: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "UPDATE delivery SET leased_until = $1 WHERE {free} AND id IN \
+             (SELECT id FROM delivery WHERE {free} ORDER BY next_attempt_at, id LIMIT $3) \
+             RETURNING id"
+        )))
+        .bind(lease_until)
+        .bind(now)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        if leased.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = QueryBuilder::<DB>::new(
+            "SELECT d.id, d.case_id, d.event, d.target, d.url, d.format, d.secret, \
+             d.idempotency_key, d.attempts, c.comment_id, c.channel, c.action, c.priority, \
+             c.route, c.text, c.respond_by, c.reasons \
+             FROM delivery d JOIN moderation_case c ON c.id = d.case_id WHERE d.id IN (",
+        );
+        let mut ids = q.separated(", ");
+        for id in leased {
+            ids.push_bind(id);
+        }
+        q.push(") ORDER BY d.next_attempt_at, d.id");
+        Ok(q.build_query_as::<DueDelivery>()
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn tried(&self, delivery_id: i64, tried: &Tried) -> Result<(), RegisterError> {
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        sqlx::query(
+            "INSERT INTO delivery_attempt (delivery_id, at, http_status, error, millis) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(delivery_id)
+        .bind(tried.at)
+        .bind(tried.http_status)
+        .bind(tried.error.as_deref())
+        .bind(tried.millis)
+        .execute(&mut *tx)
+        .await?;
+        let (status, next, delivered) = match tried.then {
+            Then::Delivered => ("delivered", tried.at, Some(tried.at)),
+            Then::RetryAt(at) => ("pending", at, None),
+            Then::Failed => ("failed", tried.at, None),
+        };
+        sqlx::query(
+            "UPDATE delivery SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
+             delivered_at = $3, leased_until = NULL WHERE id = $4",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(delivered)
+        .bind(delivery_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn deliveries(
+        &self,
+        status: Option<&str>,
+        case_id: Option<i64>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<Delivery>, RegisterError> {
+        let mut q = QueryBuilder::<DB>::new(format!("SELECT {DELIVERY} FROM delivery WHERE 1 = 1"));
+        if let Some(status) = status {
+            q.push(" AND status = ").push_bind(status.to_string());
+        }
+        if let Some(case_id) = case_id {
+            q.push(" AND case_id = ").push_bind(case_id);
+        }
+        if let Some(before) = before {
+            q.push(" AND id < ").push_bind(before);
+        }
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
+        let mut items = q.build_query_as::<Delivery>().fetch_all(&self.pool).await?;
+        let next = (items.len() > limit).then(|| {
+            items.truncate(limit);
+            items.last().map(|d| d.id.to_string())
+        });
+        self.with_attempts(&mut items).await?;
+        Ok(Page {
+            items,
+            next: next.flatten(),
+        })
+    }
+
+    /// Fills each delivery's attempts, and keeps only the origin of its address.
+    async fn with_attempts(&self, items: &mut [Delivery]) -> Result<(), RegisterError> {
+        for d in items.iter_mut() {
+            d.origin = url::Url::parse(&d.origin)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default();
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut q = QueryBuilder::<DB>::new(
+            "SELECT delivery_id, at, http_status, error, millis FROM delivery_attempt \
+             WHERE delivery_id IN (",
+        );
+        let mut ids = q.separated(", ");
+        for d in items.iter() {
+            ids.push_bind(d.id);
+        }
+        q.push(") ORDER BY id");
+        let attempts = q.build_query_as::<Attempt>().fetch_all(&self.pool).await?;
+        for attempt in attempts {
+            if let Some(d) = items.iter_mut().find(|d| d.id == attempt.delivery_id) {
+                d.attempt_log.push(attempt);
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn retry_delivery(
+        &self,
+        id: i64,
+        who: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, RegisterError> {
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let retried: Option<i64> = sqlx::query_scalar(
+            "UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = $1, \
+             leased_until = NULL WHERE id = $2 AND status = 'failed' RETURNING case_id",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(case_id) = retried else {
+            return Ok(None);
+        };
+        let row = AuditRow {
+            case_id: Some(case_id),
+            kind: "delivery_retried",
+            actor: who,
+            at: now,
+            detail: serde_json::json!({ "delivery": id }),
+        };
+        self.write_audit(&mut tx, row).await?;
+        tx.commit().await?;
+        let mut found = sqlx::query_as::<_, Delivery>(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY} FROM delivery WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        self.with_attempts(&mut found).await?;
+        Ok(found.pop())
+    }
+
+    pub async fn pending_deliveries(&self) -> Result<i64, RegisterError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM delivery WHERE status = 'pending'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// One page of the queue: filtered, overdue open cases first, then by priority, then oldest.
@@ -298,7 +514,7 @@ where
         eq("outcome", filter.action.map(|a| a.as_str().to_string()));
         eq("priority", filter.priority.map(|p| p.as_str().to_string()));
         eq("channel", filter.channel.clone());
-        eq("route", filter.route.map(|r| r.as_str().to_string()));
+        eq("route", filter.route.as_ref().map(Route::to_string));
         eq("author_id", filter.author.clone());
         if let Some(since) = filter.since {
             q.push(" AND recorded_at >= ").push_bind(since);
@@ -521,19 +737,27 @@ where
         id: i64,
         decision: &NewDecision,
         who: &str,
+        policies: &Policies,
     ) -> Result<DecisionRecord, RegisterError> {
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
-        let current: Option<(String, Option<String>, Option<DateTime<Utc>>)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT outcome, claimed_by, claimed_until FROM moderation_case WHERE id = $1{}",
-                DB::LOCK_ROW
-            )))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        type Current = (
+            String,
+            Option<String>,
+            Option<DateTime<Utc>>,
+            Option<String>,
+            Option<String>,
+        );
+        let current: Option<Current> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT outcome, claimed_by, claimed_until, channel, route FROM moderation_case \
+             WHERE id = $1{}",
+            DB::LOCK_ROW
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         // Read under the lock, so decisions are timed in the order they were made.
         let now = Utc::now();
-        let Some((previous, claimed_by, claimed_until)) = current else {
+        let Some((previous, claimed_by, claimed_until, channel, case_route)) = current else {
             return Err(RegisterError::NoSuchCase(id));
         };
         if let (Some(by), Some(until)) = (claimed_by, claimed_until)
@@ -547,7 +771,7 @@ where
             }));
         }
         let verdict = decision.decision;
-        let route = decision.route.map(|r| r.as_str());
+        let route = decision.route.as_ref().map(Route::as_str);
         let record = sqlx::query_as::<_, DecisionRecord>(
             "INSERT INTO decision (case_id, decision, moderator, note, route, labels, decided_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -593,6 +817,17 @@ where
             detail,
         };
         self.write_audit(&mut tx, row).await?;
+        if verdict == Verdict::Escalate {
+            // The team it goes to now hears of it, as the channel's policy says.
+            let to = decision
+                .route
+                .clone()
+                .or_else(|| case_route.and_then(|r| r.parse().ok()));
+            let webhooks = &policies.for_channel(channel.as_deref()).webhooks;
+            let notices = notify::notices(webhooks, &[Event::Escalation], to.as_ref());
+            let origin = format!("decision-{}", record.id);
+            Self::write_notices(&mut tx, id, &origin, &notices, now).await?;
+        }
         tx.commit().await?;
         Ok(record)
     }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Reason, Route, Span};
+use crate::domain::{Reason, Span};
 use crate::normalize::{NormalizedText, slice};
 use crate::signals::lexicon::Lexicon;
 
@@ -62,18 +62,6 @@ impl Category {
             Category::Privacy => "personal data at risk",
             Category::Churn => "customer about to leave",
             Category::TimePressure => "deadline close",
-        }
-    }
-
-    /// The team that can act on it, unless a policy says otherwise.
-    pub fn default_route(self) -> Route {
-        match self {
-            Category::Outage | Category::Money | Category::Safety | Category::TimePressure => {
-                Route::CustomerService
-            }
-            Category::Legal => Route::Legal,
-            Category::Privacy => Route::Security,
-            Category::Churn => Route::Sales,
         }
     }
 }

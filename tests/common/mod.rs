@@ -65,6 +65,7 @@ pub async fn spawn_app_limited(
             api_keys: keys.map(String::from),
             insecure: false,
         },
+        webhooks: Default::default(),
     };
     let mut state = seula::app_state(&config).await.expect("app state");
     adjust(&mut state);

@@ -460,7 +460,6 @@ const TEXT = {
 
 const ACTIONS = ['allow', 'prioritize', 'review', 'hide', 'delete', 'block_author'];
 const PRIORITIES = ['urgent', 'high', 'normal', 'low'];
-const ROUTES = ['customer_service', 'communications', 'legal', 'security', 'sales', 'product', 'marketing', 'hr'];
 const FILTERS = ['status', 'action', 'priority', 'route', 'channel', 'min_toxicity', 'q'];
 const DECISION_KEYS = { a: 'allow', h: 'hide', d: 'delete', b: 'block_author', e: 'escalate' };
 const KEY_STORE = 'seula.key';
@@ -486,6 +485,7 @@ const state = {
   thresholds: null, // per score, as GET /v1/thresholds gives them
   policy: null, // the default policy in force, for the thresholds it uses
   words: null, // the word-lists view's policy: name, version, inherits, names (in force), stored
+  teams: [], // every team the policies in force route to (GET /v1/policies)
   busy: false,
 };
 
@@ -647,7 +647,7 @@ function setLanguage(lang) {
   }
   fillSelect('action', ACTIONS, 'actions');
   fillSelect('priority', PRIORITIES, 'priorities');
-  fillSelect('route', ROUTES, 'routes');
+  fillSelect('route', state.teams, 'routes');
   for (const option of $('#words-form [name="banned_action"]').options) option.textContent = word('actions', option.value);
   if (state.view === 'queue') renderQueue();
   if (state.view === 'case' && state.current) renderCase();
@@ -774,7 +774,16 @@ function filtersToForm() {
   form.elements.status.value = state.filters.status ?? 'open';
 }
 
+// The teams the policies in force route to, for the route filter: read once.
+async function loadTeams() {
+  const policies = await attempt(() => api('/v1/policies'));
+  if (!policies) return;
+  state.teams = policies.teams;
+  fillSelect('route', state.teams, 'routes');
+}
+
 async function loadQueue() {
+  if (!state.teams.length) await loadTeams();
   filtersToForm();
   const limit = Math.min(MAX_PAGE, Math.max(PAGE_SIZE, state.items.length));
   const page = await attempt(() => api(`/v1/cases?${apiQuery(state.filters, { limit })}`));

@@ -1,0 +1,474 @@
+//! Notifications: the outbox's deliveries sent to their webhook targets, signed, retried with
+//! backoff, then marked failed. This is an edge: the only I/O is the register and HTTP.
+//!
+//! A case's deliveries are written in the transaction that records the case
+//! (`register::Register::record`), so a crash never loses one of an acknowledged case. The
+//! deliverer here leases due rows for a while, sends them, and records each attempt; a row
+//! whose sender died is sent again when its lease ends, with the same `Idempotency-Key`, so a
+//! receiver that keeps the keys it has seen sees each event once. Scoring never waits for it.
+//!
+//! Every request carries `Seula-Timestamp` (Unix seconds) and `Seula-Signature: v1=HEX`, the
+//! HMAC-SHA256 of `TIMESTAMP.BODY` under the target's secret: a receiver recomputes it and
+//! refuses old timestamps, so a captured request cannot be replayed later.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tokio::sync::Notify;
+
+use crate::api::metrics::Metrics;
+use crate::policy::notify::Event;
+use crate::register::{DueDelivery, Register, Then, Tried};
+
+/// The longest excerpt of a comment a chat message shows, in characters.
+const EXCERPT: usize = 500;
+/// How much of a receiver's error answer is kept with the attempt.
+const KEPT_ERROR: usize = 200;
+
+/// The signing secrets by name, from `SEULA_WEBHOOK_SECRETS` (`name:secret,…`). Never shown.
+#[derive(Clone, Default)]
+pub struct Secrets(HashMap<String, String>);
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl std::str::FromStr for Secrets {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let mut secrets = HashMap::new();
+        for (i, part) in spec
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .enumerate()
+        {
+            let Some((name, secret)) = part.split_once(':') else {
+                return Err(format!("webhook secret {}: write it as name:secret", i + 1));
+            };
+            let name = name.trim();
+            if !crate::policy::valid_name(name) {
+                return Err(format!(
+                    "webhook secret {}: {name:?} is not a name (a-z, 0-9, - and _)",
+                    i + 1
+                ));
+            }
+            if secret.len() < 16 {
+                return Err(format!("webhook secret {name:?}: at least 16 characters"));
+            }
+            secrets.insert(name.to_string(), secret.to_string());
+        }
+        Ok(Self(secrets))
+    }
+}
+
+impl Secrets {
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+}
+
+/// How deliveries are sent and retried.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Attempts before a delivery is marked failed.
+    pub attempts: u32,
+    /// The wait before the second attempt; it doubles for each after, up to an hour, and each
+    /// wait is drawn at random between half and all of it (jitter).
+    pub backoff: Duration,
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// Deliveries sent at once.
+    pub batch: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            attempts: 8,
+            backoff: Duration::from_secs(2),
+            timeout: Duration::from_secs(10),
+            batch: 16,
+        }
+    }
+}
+
+impl Settings {
+    /// The wait after a delivery's `attempt`-th failure (1 = the first).
+    fn wait_after(&self, attempt: u32, jitter: f64) -> Duration {
+        let full = self
+            .backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(Duration::from_secs(3600));
+        full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+    }
+}
+
+/// The outbox's sender: wakes when a case with deliveries is recorded, and at least every
+/// second for retries that fall due.
+#[derive(Debug)]
+pub struct Outbox {
+    settings: Settings,
+    secrets: Secrets,
+    wake: Notify,
+}
+
+impl Outbox {
+    pub fn new(settings: Settings, secrets: Secrets) -> Self {
+        Self {
+            settings,
+            secrets,
+            wake: Notify::new(),
+        }
+    }
+
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// Tells the sender new deliveries are waiting.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Sends due deliveries until the process ends. Errors of the register are logged and
+    /// retried a second later; nothing here can stop scoring.
+    pub async fn run(self: Arc<Self>, register: Register, metrics: Arc<Metrics>) {
+        let client = match client(&self.settings) {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::error!(error = %e, "no HTTP client for webhooks: notifications wait");
+                return;
+            }
+        };
+        loop {
+            let now = Utc::now();
+            let lease = now + self.settings.timeout * 3;
+            let due = match register.lease_due(now, lease, self.settings.batch).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the outbox failed; retrying");
+                    Vec::new()
+                }
+            };
+            let full = due.len() == self.settings.batch;
+            let mut sends = tokio::task::JoinSet::new();
+            for d in due {
+                let (me, client, register, metrics) = (
+                    self.clone(),
+                    client.clone(),
+                    register.clone(),
+                    metrics.clone(),
+                );
+                sends.spawn(async move { me.send(&client, &register, &metrics, d).await });
+            }
+            sends.join_all().await;
+            if !full {
+                let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
+            }
+        }
+    }
+
+    /// One attempt at one delivery, recorded; what became of it.
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        register: &Register,
+        metrics: &Metrics,
+        d: DueDelivery,
+    ) -> Then {
+        let start = Instant::now();
+        let at = Utc::now();
+        let answer = match self.secrets.0.get(&d.secret) {
+            None => Err(format!(
+                "no secret named {:?} is configured (SEULA_WEBHOOK_SECRETS)",
+                d.secret
+            )),
+            Some(secret) => post(client, &d, secret, at).await,
+        };
+        let attempt = u32::try_from(d.attempts)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        let (http_status, error) = match answer {
+            Ok((status, said)) => (Some(status), said),
+            Err(e) => (None, Some(e)),
+        };
+        let then = if error.is_none() {
+            Then::Delivered
+        } else if attempt >= self.settings.attempts {
+            Then::Failed
+        } else {
+            let wait = self.settings.wait_after(attempt, rand::random::<f64>());
+            Then::RetryAt(at + chrono::TimeDelta::from_std(wait).unwrap_or_default())
+        };
+        metrics.delivery(&d.event, then);
+        let tried = Tried {
+            at,
+            http_status,
+            error,
+            millis: i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX),
+            then,
+        };
+        if let Err(e) = register.tried(d.id, &tried).await {
+            // The lease ends and the delivery goes again, with the same idempotency key.
+            tracing::warn!(delivery = d.id, error = %e, "recording a delivery attempt failed");
+        }
+        then
+    }
+}
+
+/// Makes ring the process's TLS provider, the one built in; a second call changes nothing.
+/// Every HTTP client of the process (the webhooks', a test's) needs it first.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn client(settings: &Settings) -> Result<reqwest::Client, String> {
+    install_tls();
+    reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("seula/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// One attempt: the status the receiver answered with, unless it was a success, what it
+/// said; or why no answer came.
+async fn post(
+    client: &reqwest::Client,
+    d: &DueDelivery,
+    secret: &str,
+    at: DateTime<Utc>,
+) -> Result<(i64, Option<String>), String> {
+    let body = body(d).to_string();
+    let timestamp = at.timestamp();
+    let response = client
+        .post(&d.url)
+        .header("content-type", "application/json")
+        .header("idempotency-key", &d.idempotency_key)
+        .header("seula-event", &d.event)
+        .header("seula-timestamp", timestamp.to_string())
+        .header("seula-signature", signature(secret, timestamp, &body))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| without_url(&e))?;
+    let status = i64::from(response.status().as_u16());
+    if response.status().is_success() {
+        return Ok((status, None));
+    }
+    let said = response.text().await.unwrap_or_default();
+    let said: String = said.chars().take(KEPT_ERROR).collect();
+    Ok((
+        status,
+        Some(
+            format!("HTTP {status} {}", said.trim())
+                .trim_end()
+                .to_string(),
+        ),
+    ))
+}
+
+/// A request error without the address, whose path may be a chat webhook's key.
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut cause = String::new();
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    if cause.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {cause}")
+    }
+}
+
+/// `v1=HEX`: HMAC-SHA256 of `TIMESTAMP.BODY` under the secret.
+pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
+    // HMAC takes a key of any length, so `new_from_slice` cannot fail here.
+    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The body in the target's format, made from the case as the register holds it now.
+pub fn body(d: &DueDelivery) -> Value {
+    let title = format!(
+        "{}: case {}{}{}",
+        d.event.parse().map_or("Notification", Event::describe),
+        d.case_id,
+        d.channel
+            .as_deref()
+            .map(|c| format!(" on {c}"))
+            .unwrap_or_default(),
+        d.route
+            .as_deref()
+            .map(|r| format!(", for {r}"))
+            .unwrap_or_default(),
+    );
+    let excerpt: String = d.text.chars().take(EXCERPT).collect();
+    let more = if d.text.chars().count() > EXCERPT {
+        "…"
+    } else {
+        ""
+    };
+    let quoted = if excerpt.is_empty() {
+        "(the text has been removed)".to_string()
+    } else {
+        format!("{excerpt}{more}")
+    };
+    match d.format.as_str() {
+        "slack" => {
+            json!({ "text": format!("*{title}* ({}, {})\n> {quoted}", d.priority, d.action) })
+        }
+        "teams" => json!({
+            "type": "message",
+            "attachments": [{
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.4",
+                    "body": [
+                        { "type": "TextBlock", "text": title, "weight": "Bolder", "wrap": true },
+                        { "type": "TextBlock", "text": format!("{}, {}", d.priority, d.action),
+                          "isSubtle": true, "wrap": true },
+                        { "type": "TextBlock", "text": quoted, "wrap": true },
+                    ],
+                },
+            }],
+        }),
+        _ => json!({
+            "event": d.event,
+            "idempotency_key": d.idempotency_key,
+            "case": {
+                "id": d.case_id,
+                "comment_id": d.comment_id,
+                "channel": d.channel,
+                "action": d.action,
+                "priority": d.priority,
+                "route": d.route,
+                "respond_by": d.respond_by,
+                "text": d.text,
+                "reasons": d.reasons.0,
+            },
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn due(format: &str, text: &str) -> DueDelivery {
+        DueDelivery {
+            id: 1,
+            case_id: 12,
+            event: "sales_lead".into(),
+            target: "sales-chat".into(),
+            url: "https://hooks.example/T0/B0/secretpath".into(),
+            format: format.into(),
+            secret: "sales".into(),
+            idempotency_key: "case-12/sales_lead/sales-chat".into(),
+            attempts: 0,
+            comment_id: "c-1".into(),
+            channel: Some("facebook".into()),
+            action: "allow".into(),
+            priority: "normal".into(),
+            route: Some("sales".into()),
+            text: text.into(),
+            respond_by: None,
+            reasons: sqlx::types::Json(json!([{"code": "intent.purchase_intent"}])),
+        }
+    }
+
+    #[test]
+    fn the_signature_is_hmac_sha256_of_timestamp_and_body() {
+        // RFC 4231 test case 2's key and data, with the data split at our dot.
+        let sig = signature("Jefe", 0, "what do ya want for nothing?");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"Jefe").expect("key");
+        mac.update(b"0.what do ya want for nothing?");
+        assert_eq!(
+            sig,
+            format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+        );
+        assert_ne!(sig, signature("Jefe", 1, "what do ya want for nothing?"));
+        assert_ne!(sig, signature("Jeff", 0, "what do ya want for nothing?"));
+        assert_eq!(sig.len(), 3 + 64);
+    }
+
+    #[test]
+    fn each_format_carries_the_case() {
+        let json = body(&due("json", "Where can I buy the new model?"));
+        assert_eq!(json["event"], "sales_lead");
+        assert_eq!(json["idempotency_key"], "case-12/sales_lead/sales-chat");
+        assert_eq!(json["case"]["text"], "Where can I buy the new model?");
+        assert_eq!(json["case"]["reasons"][0]["code"], "intent.purchase_intent");
+        let slack = body(&due("slack", "Where can I buy the new model?"));
+        assert_eq!(
+            slack["text"],
+            "*Sales lead: case 12 on facebook, for sales* (normal, allow)\n> Where can I buy the new model?"
+        );
+        let teams = body(&due("teams", &"x".repeat(600)));
+        let card = &teams["attachments"][0]["content"];
+        assert_eq!(card["type"], "AdaptiveCard");
+        let quoted = card["body"][2]["text"].as_str().unwrap_or_default();
+        assert_eq!(
+            quoted.chars().count(),
+            EXCERPT + 1,
+            "an excerpt and an ellipsis"
+        );
+        let erased = body(&due("slack", ""));
+        assert!(
+            erased["text"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("(the text has been removed)"))
+        );
+    }
+
+    #[test]
+    fn waits_double_with_jitter_up_to_an_hour() {
+        let s = Settings {
+            backoff: Duration::from_secs(2),
+            ..Settings::default()
+        };
+        assert_eq!(s.wait_after(1, 1.0), Duration::from_secs(2));
+        assert_eq!(s.wait_after(1, 0.0), Duration::from_secs(1));
+        assert_eq!(s.wait_after(3, 1.0), Duration::from_secs(8));
+        assert_eq!(s.wait_after(40, 1.0), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn secrets_are_named_long_and_never_shown() {
+        let secrets: Secrets = "legal:0123456789abcdef, sales:fedcba9876543210"
+            .parse()
+            .expect("secrets");
+        assert!(secrets.has("legal") && secrets.has("sales") && !secrets.has("hr"));
+        let shown = format!("{secrets:?}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        for bad in ["legal", "legal:short", "Legal Team:0123456789abcdef"] {
+            assert!(bad.parse::<Secrets>().is_err(), "{bad}");
+        }
+    }
+}
