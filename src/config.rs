@@ -289,7 +289,7 @@ impl std::fmt::Debug for AccessConfig {
 }
 
 /// How notifications reach the webhook targets of the policies.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct WebhookConfig {
     /// Signing secrets, comma-separated `name:secret` (secrets of at least 16 characters); a
     /// policy's webhook names one as its `secret`. Never shown.
@@ -298,7 +298,7 @@ pub struct WebhookConfig {
         env = "SEULA_WEBHOOK_SECRETS",
         hide_env_values = true
     )]
-    pub secrets: Option<crate::notify::Secrets>,
+    pub secrets: Option<String>,
     /// Attempts before a delivery is marked failed.
     #[arg(
         long = "webhook-attempts",
@@ -334,13 +334,39 @@ impl Default for WebhookConfig {
     }
 }
 
+/// Never shows a secret.
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("secrets", &self.secrets.as_ref().map(|_| "***"))
+            .field("attempts", &self.attempts)
+            .field("backoff_ms", &self.backoff_ms)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
+}
+
 impl WebhookConfig {
-    /// Refuses settings that would never deliver.
+    /// The signing secrets, or why they do not parse (never saying a secret).
+    pub fn secrets(&self) -> Result<crate::notify::Secrets, String> {
+        self.secrets
+            .as_deref()
+            .map_or(Ok(Default::default()), str::parse)
+    }
+
+    /// Refuses settings that would never deliver or overflow a clock.
     pub fn check(&self) -> Result<(), String> {
-        if self.attempts == 0 || self.timeout_secs == 0 {
-            return Err("--webhook-attempts and --webhook-timeout: at least 1".into());
+        let bounds = [
+            ("--webhook-attempts", u64::from(self.attempts), 1, 100),
+            ("--webhook-timeout", self.timeout_secs, 1, 600),
+            ("--webhook-backoff-ms", self.backoff_ms, 0, 3_600_000),
+        ];
+        for (flag, value, least, most) in bounds {
+            if !(least..=most).contains(&value) {
+                return Err(format!("{flag}: {value} is not in {least}..={most}"));
+            }
         }
-        Ok(())
+        self.secrets().map(|_| ())
     }
 
     pub fn settings(&self) -> crate::notify::Settings {

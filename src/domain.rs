@@ -294,6 +294,8 @@ pub enum Recommendation {
     MoveToPrivateMessages,
     /// The comment attacks a named employee: a supervisor answers, not the person named.
     SupervisorReplies,
+    /// The comment reports a problem already known as an incident: answer with its status.
+    KnownIncident,
 }
 
 /// One explanation of the decision: a stable code, a human message, where in the text, how much it weighed.

@@ -16,6 +16,7 @@ pub mod config;
 pub mod domain;
 pub mod eval;
 pub mod features;
+pub mod incidents;
 pub mod normalize;
 pub mod notify;
 pub mod pipeline;
@@ -94,7 +95,8 @@ pub async fn app_state(config: &ServeConfig) -> anyhow::Result<api::AppState> {
     let register = Register::connect(&config.register.url()).await?;
     let sources = policy_sources(config.pipeline.policy.as_deref(), Some(&register)).await?;
     let pipeline = build_pipeline(&config.pipeline, sources)?;
-    let secrets = config.webhooks.secrets.clone().unwrap_or_default();
+    restore_incidents(&pipeline, &register).await?;
+    let secrets = config.webhooks.secrets().map_err(anyhow::Error::msg)?;
     for problem in unknown_secrets(&pipeline.policies().policies, &secrets) {
         tracing::warn!("{problem}: its deliveries fail until the secret is given");
     }
@@ -109,6 +111,18 @@ pub async fn app_state(config: &ServeConfig) -> anyhow::Result<api::AppState> {
         keys: Arc::new(keys),
         policy_changes: Arc::default(),
     })
+}
+
+/// The register's open incidents, for later reports to join.
+async fn restore_incidents(pipeline: &Pipeline, register: &Register) -> anyhow::Result<()> {
+    let open = register.open_incidents().await?;
+    for incident in &open {
+        pipeline.restore_incident(incident);
+    }
+    if !open.is_empty() {
+        tracing::info!(incidents = open.len(), "open incidents restored");
+    }
+    Ok(())
 }
 
 /// Each webhook of the policies whose secret the server was not given, with its path.
@@ -186,12 +200,11 @@ pub async fn serve(
             }
         });
     }
-    tokio::spawn(
-        state
-            .outbox
-            .clone()
-            .run(state.register.clone(), state.metrics.clone()),
-    );
+    tokio::spawn(state.outbox.clone().run(
+        state.register.clone(),
+        state.metrics.clone(),
+        state.pipeline.clone(),
+    ));
     let (limits, metrics) = (state.limits.clone(), state.metrics.clone());
     api::server::serve(listener, api::router(state), &limits, metrics, shutdown).await?;
     Ok(())
@@ -205,6 +218,9 @@ pub async fn score_lines(config: &ScoreConfig) -> anyhow::Result<()> {
     };
     let sources = policy_sources(config.pipeline.policy.as_deref(), register.as_ref()).await?;
     let pipeline = build_pipeline(&config.pipeline, sources)?;
+    if let Some(register) = &register {
+        restore_incidents(&pipeline, register).await?;
+    }
     let input: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match &config.input {
         Some(path) => Box::new(
             tokio::fs::File::open(path)

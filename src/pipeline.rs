@@ -11,13 +11,15 @@ use arc_swap::ArcSwap;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Comment, Span};
+use crate::domain::{Comment, Reason, Recommendation, Span};
+use crate::incidents::{self, Sighting};
 use crate::normalize::normalize;
+use crate::policy::notify::{self, Event, Notice};
 use crate::policy::{self, AuthorHistory, Decision, Policies, Sources};
-use crate::register::{self, NewCase, Register, RegisterError};
+use crate::register::{self, NewCase, NewIncident, Register, RegisterError};
 use crate::scoring::learned::LearnedScorer;
 use crate::scoring::{Assessment, Scorer};
-use crate::signals::{self, Lexicons, Signals, personal_data, repetition};
+use crate::signals::{self, Category, Lexicons, Signals, personal_data, repetition};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -58,9 +60,39 @@ pub struct Outcome {
     pub case_id: Option<i64>,
     pub stages: Vec<(Stage, Duration)>,
     pub took: Duration,
+    /// The comment as a report of a problem, for the incidents (kept comments only).
+    pub report: Option<incidents::Report>,
+    /// What makes an incident under the comment's policy, and who hears one opened.
+    pub incident_rules: incidents::Rules,
+    pub incident_notices: Vec<Notice>,
 }
 
 impl Outcome {
+    /// The comment reports a known incident: it says so, and is recorded in it.
+    fn join(&mut self, incident: i64, words: &[String]) {
+        let d = &mut self.decision;
+        d.incident = Some(incident);
+        if !d.recommendations.contains(&Recommendation::KnownIncident) {
+            d.recommendations.push(Recommendation::KnownIncident);
+        }
+        let message = format!(
+            "the problem of incident {incident}, reported by many: {}",
+            words.join(", ")
+        );
+        d.reasons.push(Reason::new("incident.known", message, 0.4));
+        d.reasons.sort_by(|x, y| y.weight.total_cmp(&x.weight));
+        // Still at most MAX_LISTED: the weakest goes, and the answer says so.
+        if d.reasons.len() > signals::MAX_LISTED {
+            d.reasons.truncate(signals::MAX_LISTED);
+            let truncated = self.truncated.get_or_insert(signals::Truncated {
+                limit: signals::MAX_LISTED,
+                reasons: 0,
+                spans: 0,
+            });
+            truncated.reasons += 1;
+        }
+    }
+
     /// What the register records of this outcome for `comment`.
     pub fn case<'a>(&'a self, comment: &'a Comment) -> NewCase<'a> {
         NewCase {
@@ -85,6 +117,7 @@ impl Outcome {
             protective: self.decision.protective,
             history: self.history,
             notices: &self.decision.notices,
+            incident: self.decision.incident,
         }
     }
 }
@@ -109,6 +142,8 @@ pub struct Pipeline {
     /// Swapped whole on activation: a comment is decided under one snapshot from start to end.
     policies: ArcSwap<ActivePolicies>,
     repetition: repetition::Memory,
+    /// Recent problem reports and the open incidents they join.
+    incidents: incidents::Memory,
 }
 
 impl Pipeline {
@@ -126,6 +161,7 @@ impl Pipeline {
             scorer,
             policies: ArcSwap::from_pointee(policies),
             repetition: repetition::Memory::new(repetition),
+            incidents: incidents::Memory::default(),
         })
     }
 
@@ -150,6 +186,26 @@ impl Pipeline {
 
     pub fn model_version(&self) -> &str {
         self.scorer.version()
+    }
+
+    /// Lets later reports join an open incident the register holds (at start).
+    pub fn restore_incident(&self, incident: &register::Incident) {
+        let category = incident
+            .category
+            .as_deref()
+            .and_then(|c| serde_json::from_value(serde_json::Value::String(c.into())).ok());
+        self.incidents
+            .restore(incident.id, &incident.words.0, category);
+    }
+
+    /// A moderator closed the incident: later reports no longer join it.
+    pub fn incident_closed(&self, incident: i64) {
+        self.incidents.closed(incident);
+    }
+
+    /// A moderator merged incident `from` into `into`: later reports of either join `into`.
+    pub fn incident_merged(&self, from: i64, into: i64) {
+        self.incidents.merged(from, into);
     }
 
     /// Forgets what the repetition memory holds of an author (their erasure).
@@ -177,13 +233,74 @@ impl Pipeline {
             _ => AuthorHistory::default(),
         };
         let mut outcome = self.decide_caught(comment, history, true)?;
-        if let Some(register) = register.filter(|_| register::is_recorded(&outcome.decision)) {
+        if let Some(register) = register {
             let t = Instant::now();
-            outcome.case_id = Some(register.record(&outcome.case(comment)).await?);
-            outcome.stages.push((Stage::Register, t.elapsed()));
+            self.record(&mut outcome, comment, register).await?;
+            if outcome.case_id.is_some() {
+                outcome.stages.push((Stage::Register, t.elapsed()));
+            }
         }
         outcome.took = start.elapsed();
         Ok(outcome)
+    }
+
+    /// Records the outcome when it calls for it, and keeps the incidents: a report joins one,
+    /// opens one (with its earlier reports' cases linked, in one transaction), or waits in
+    /// its group with its case noted.
+    async fn record(
+        &self,
+        outcome: &mut Outcome,
+        comment: &Comment,
+        register: &Register,
+    ) -> Result<(), RunError> {
+        let sighting = outcome
+            .report
+            .as_ref()
+            .map(|r| self.incidents.observe(r, &outcome.incident_rules));
+        match sighting {
+            Some(Sighting::Opens(opening)) => {
+                let new = NewIncident {
+                    title: opening.title(),
+                    category: opening.category.map(Category::as_str),
+                    words: &opening.words,
+                    channels: &opening.channels,
+                    reports: opening.reports,
+                    authors: opening.authors,
+                    first_seen: opening.first_seen,
+                    last_seen: opening.last_seen,
+                    cases: &opening.cases,
+                };
+                let opened = register
+                    .open_incident(&outcome.case(comment), &new, &outcome.incident_notices)
+                    .await;
+                let (case, incident) =
+                    opened.inspect_err(|_| self.incidents.not_opened(opening.group))?;
+                let late = self.incidents.opened(opening.group, incident);
+                register.link_cases(incident, &late).await?;
+                tracing::info!(incident, title = %new.title, authors = opening.authors, "incident opened");
+                outcome.case_id = Some(case);
+                outcome.join(incident, &opening.words);
+            }
+            sighting => {
+                if let Some(Sighting::Joins { incident, words }) = &sighting {
+                    outcome.join(*incident, words);
+                }
+                // A report waiting in its group is recorded too, to be linked if it opens.
+                let member = matches!(sighting, Some(Sighting::Member { .. }));
+                if !member && !register::is_recorded(&outcome.decision) {
+                    return Ok(());
+                }
+                let case = register.record(&outcome.case(comment)).await?;
+                outcome.case_id = Some(case);
+                if let Some(Sighting::Member { group }) = sighting
+                    && let Some(incident) = self.incidents.noted(group, case)
+                {
+                    register.link_cases(incident, &[case]).await?;
+                    outcome.decision.incident = Some(incident);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Scores and decides without recording the comment or remembering it for repetition (a
@@ -269,6 +386,23 @@ impl Pipeline {
             history,
             signals::explain(&signals),
         );
+        // Reports count toward incidents only when kept: a comment the client asked not to
+        // store neither opens nor joins one.
+        let report = keep
+            .then(|| {
+                let who = author.unwrap_or(&comment.id);
+                let channel = comment.channel.as_deref();
+                incidents::Report::of(&text, &signals, &decision.intents, who, channel, now)
+            })
+            .flatten();
+        let incident_notices = match &report {
+            Some(_) if !policy.webhooks.is_empty() => notify::notices(
+                &policy.webhooks,
+                &[Event::IncidentOpened],
+                decision.route.as_ref(),
+            ),
+            _ => Vec::new(),
+        };
         let truncated = signals::cap(&mut signals, &mut decision.reasons);
         let respond_by = policy.respond_by(&decision, at);
         lap(Stage::Policy, &mut t);
@@ -286,6 +420,9 @@ impl Pipeline {
             case_id: None,
             stages,
             took: start.elapsed(),
+            report,
+            incident_rules: policy.incidents,
+            incident_notices,
         }
     }
 }

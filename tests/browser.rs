@@ -1071,3 +1071,90 @@ async fn with_a_key(client: Client, app: TestApp, cases: Cases) {
     let forgotten = format!("{KEY_SHOWN} && sessionStorage.getItem('seula.key') === null");
     until(&client, "the key prompt after forgetting", &forgotten).await;
 }
+
+#[tokio::test]
+async fn a_moderator_renames_merges_and_closes_incidents() {
+    let Some(tools) = tools() else { return };
+    let app = spawn_app().await;
+    in_browser(tools, move |client| incidents(client, app)).await;
+}
+
+async fn incidents(client: Client, app: TestApp) {
+    // Two outages, each reported by six customers.
+    let texts = [
+        "Pikamaksu ei toimi OmaPankissa",
+        "Verkkopankkiin kirjautuminen ei toimi",
+    ];
+    let items: Vec<Value> = (0..12)
+        .map(|i| json!({"id": format!("r{i}"), "text": format!("{} ({i})", texts[i % 2]), "author": {"id": format!("a{i}")}}))
+        .collect();
+    let (status, _) = app.score_batch(&items).await;
+    assert_eq!(status, StatusCode::OK);
+    let open = get_json(&app, "/v1/incidents?status=open").await;
+    let ids: Vec<i64> = open["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["id"].as_i64())
+        .collect();
+    assert_eq!(ids.len(), 2, "{open}");
+    let (logins, payments) = (ids[0], ids[1]);
+
+    // i in the queue shows the open incidents.
+    client.goto(&app.url("/")).await.expect("open the page");
+    until(&client, "the queue", QUEUE_SHOWN).await;
+    press(&client, ['i']).await;
+    let cards = "!document.querySelector('#incidents-view').hidden && \
+                 document.querySelectorAll('#incidents-list article').length";
+    assert_eq!(until(&client, "two incidents", cards).await, json!(2));
+    page_screenshot(&client, "incidents.png").await;
+
+    // Renamed from its card.
+    let card = |id: i64| format!("#incidents-list article[data-id='{id}']");
+    let title = format!("{} form.rename [name=title]", card(payments));
+    client
+        .find(Locator::Css(&title))
+        .await
+        .expect("the title field")
+        .clear()
+        .await
+        .expect("cleared");
+    type_into(&client, &title, "Pikamaksu-katko").await;
+    click(&client, &format!("{} form.rename button", card(payments))).await;
+    let renamed = format!(
+        "document.querySelector(\"{} h2\")?.textContent.startsWith('Pikamaksu-katko')",
+        card(payments)
+    );
+    until(&client, "the new title", &renamed).await;
+    let stored = get_json(&app, &format!("/v1/incidents/{payments}")).await;
+    assert_eq!(stored["title"], "Pikamaksu-katko");
+
+    // The login incident merged into the payments one, from its card's list of open ones.
+    click(&client, &format!("{} form.merge button", card(logins))).await;
+    // The merged one leaves the open list.
+    until(&client, "one open incident", &format!("{cards} === 1")).await;
+    let merged = get_json(&app, &format!("/v1/incidents/{logins}")).await;
+    assert_eq!(
+        (merged["status"].as_str(), merged["merged_into"].as_i64()),
+        (Some("merged"), Some(payments))
+    );
+
+    // Its cases are a queue filter away; then it is closed.
+    click(&client, &format!("{} a", card(payments))).await;
+    let rows = "!document.querySelector('#queue-view').hidden && \
+                document.querySelector('#filters [name=incident]').value && \
+                document.querySelectorAll('#queue tbody tr').length";
+    assert_eq!(
+        until(&client, "the incident's cases", rows).await,
+        json!(12)
+    );
+    press(&client, ['i']).await;
+    until(&client, "the incidents again", cards).await;
+    click(&client, &format!("{} button.toggle", card(payments))).await;
+    let said = format!(
+        "document.querySelector('#message-text').textContent === 'Incident {payments} is closed.'"
+    );
+    until(&client, "the closing said", &said).await;
+    let closed = get_json(&app, &format!("/v1/incidents/{payments}")).await;
+    assert_eq!(closed["status"], "closed");
+}

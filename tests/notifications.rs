@@ -121,9 +121,9 @@ async fn start_receiver(fail_first: usize, mode: u8) -> (SocketAddr, Receiver) {
     (addr, receiver)
 }
 
-fn expected_signature(secret: &str, timestamp: &str, body: &str) -> String {
+fn expected_signature(secret: &str, timestamp: &str, key: &str, body: &str) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("key");
-    mac.update(format!("{timestamp}.{body}").as_bytes());
+    mac.update(format!("{timestamp}.{key}.{body}").as_bytes());
     format!("v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
@@ -307,7 +307,7 @@ async fn each_event_reaches_its_targets_once_signed_after_retries_and_a_failed_o
         };
         assert_eq!(
             r.signature,
-            expected_signature(secret, &r.timestamp, &r.body),
+            expected_signature(secret, &r.timestamp, &r.key, &r.body),
             "{r:?}"
         );
         let sent = r.timestamp.parse::<i64>().expect("Unix seconds");
@@ -525,4 +525,55 @@ async fn killing_the_server_with_a_thousand_deliveries_pending_loses_and_repeats
     let repeats: usize = delivered.values().map(|n| n - 1).sum();
     assert_eq!(repeats, 0, "a key delivered more than once");
     assert_eq!(pending["items"], json!([]), "{pending}");
+}
+
+#[tokio::test]
+async fn an_incident_is_told_once_not_per_report() {
+    let (receiver_addr, receiver) = start_receiver(0, FAIL_FIRST).await;
+    let app = spawn_app_limited(None, Limits::default(), |state| {
+        let settings = Settings {
+            backoff: Duration::from_millis(10),
+            ..Settings::default()
+        };
+        state.outbox = Arc::new(Outbox::new(settings, SECRETS.parse().expect("secrets")));
+    })
+    .await;
+    let source = get_json(&app, "/v1/policies/default").await["source"]
+        .as_str()
+        .expect("source")
+        .to_string();
+    let hook = format!(
+        "\n[[webhooks]]\nname = \"duty\"\nurl = \"http://{receiver_addr}/hook\"\n\
+         secret = \"duty\"\nevents = [\"incident_opened\"]\n"
+    );
+    let (status, version) = put_policy(&app, &format!("{source}{hook}")).await;
+    assert_eq!(status, StatusCode::CREATED, "{version}");
+    let activate = format!(
+        "/v1/policies/default/versions/{}/activate",
+        version["version"]
+    );
+    assert_eq!(app.post_raw(&activate, "").await.0, StatusCode::OK);
+    let items: Vec<Value> = (0..12)
+        .map(|i| json!({"id": format!("r{i}"), "text": format!("Pikamaksu ei toimi OmaPankissa ({i})"), "author": {"id": format!("a{i}")}}))
+        .collect();
+    let (status, answer) = app.score_batch(&items).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let incident = answer["items"][11]["incident_id"]
+        .as_i64()
+        .expect("an incident");
+    until("the incident's delivery", || {
+        !receiver.delivered().is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = receiver.log();
+    assert_eq!(log.len(), 1, "told once: {log:?}");
+    assert_eq!(log[0].event, "incident_opened");
+    assert!(
+        log[0].key.starts_with(&format!("incident-{incident}/")),
+        "{:?}",
+        log[0]
+    );
+    let body: Value = serde_json::from_str(&log[0].body).expect("JSON");
+    assert_eq!(body["case"]["incident_id"], incident, "{body}");
 }

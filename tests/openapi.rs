@@ -314,6 +314,54 @@ async fn the_served_document_is_the_codes_and_every_answer_matches_it() {
     ] {
         doc.call(&app, get(template, path), expect).await;
     }
+    // Incidents: five authors report one outage; renamed, merged, read.
+    let items: Vec<Value> = (0..10)
+        .map(|i| {
+            let text = if i < 5 {
+                "Pikamaksu ei toimi OmaPankissa"
+            } else {
+                "Verkkopankkiin kirjautuminen ei toimi"
+            };
+            json!({"id": format!("inc-{i}"), "text": text, "author": {"id": format!("inc-{i}")}})
+        })
+        .collect();
+    let (status, _) = app.score_batch(&items).await;
+    assert_eq!(status, ok);
+    let incidents = doc
+        .call(&app, get("/v1/incidents", "/v1/incidents?status=open"), ok)
+        .await;
+    let ids: Vec<i64> = incidents["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["id"].as_i64())
+        .collect();
+    assert_eq!(ids.len(), 2, "{incidents}");
+    let (first, second) = (
+        format!("/v1/incidents/{}", ids[1]),
+        format!("/v1/incidents/{}", ids[0]),
+    );
+    doc.call(&app, get("/v1/incidents/{id}", &first), ok).await;
+    doc.call(
+        &app,
+        get("/v1/incidents/{id}", "/v1/incidents/999999"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let rename = post(
+        "/v1/incidents/{id}",
+        &first,
+        json!({"title": "Pikamaksu-katko"}),
+    );
+    doc.call(&app, rename, ok).await;
+    let merge_path = format!("{second}/merge");
+    let merge = post(
+        "/v1/incidents/{id}/merge",
+        &merge_path,
+        json!({"into": ids[1]}),
+    );
+    doc.call(&app, merge, ok).await;
+
     let retry = "/v1/notifications/{id}/retry";
     let again = format!("/v1/notifications/{failed}/retry");
     doc.call(&app, post(retry, &again, json!({})), ok).await;

@@ -869,27 +869,23 @@ async fn the_outbox_leases_retries_fails_and_is_retried_by_hand() {
         let r = &db.register;
         let now = Utc::now();
         let lease = now + TimeDelta::seconds(30);
-        let due = r.lease_due(now, lease, 16).await.expect("lease");
+        let due = r.lease_due(now, lease, 1, 16).await.expect("lease");
         assert_eq!(due.len(), 1, "{}", db.backend);
         let d = &due[0];
+        let key = format!("case-{id}/urgent_case/duty");
         assert_eq!(
             (
                 d.case_id,
                 d.event.as_str(),
-                d.idempotency_key.clone(),
-                d.secret.as_str()
+                &d.idempotency_key,
+                d.target.as_str()
             ),
-            (
-                id,
-                "urgent_case",
-                format!("case-{id}/urgent_case/duty"),
-                "duty"
-            ),
+            (id, "urgent_case", &key, "duty"),
             "{}",
             db.backend
         );
         assert_eq!(d.text, "MIKSI TÄÄ EI TOIMI!!!! vitun operaattori");
-        let leased = r.lease_due(now, lease, 16).await.expect("lease again");
+        let leased = r.lease_due(now, lease, 2, 16).await.expect("lease again");
         assert!(leased.is_empty(), "{}: leased twice", db.backend);
 
         let tried = |then, status| Tried {
@@ -899,14 +895,26 @@ async fn the_outbox_leases_retries_fails_and_is_retried_by_hand() {
             millis: 3,
             then,
         };
+        // A sender whose lease another took says nothing of the delivery.
+        let stale = r.tried(d.id, 2, &tried(Then::Delivered, Some(200))).await;
+        stale.expect("a stale sender");
+        db.counts(&[("SELECT COUNT(*) FROM delivery_attempt", 0)])
+            .await;
         let later = now + TimeDelta::seconds(10);
-        r.tried(d.id, &tried(Then::RetryAt(later), Some(503)))
+        r.tried(d.id, 1, &tried(Then::RetryAt(later), Some(503)))
             .await
             .expect("tried");
-        assert!(r.lease_due(now, lease, 16).await.expect("lease").is_empty());
-        let due = r.lease_due(later, later + TimeDelta::seconds(30), 16).await;
+        assert!(
+            r.lease_due(now, lease, 3, 16)
+                .await
+                .expect("lease")
+                .is_empty()
+        );
+        let due = r
+            .lease_due(later, later + TimeDelta::seconds(30), 4, 16)
+            .await;
         assert_eq!(due.expect("due later").len(), 1, "{}", db.backend);
-        r.tried(d.id, &tried(Then::Failed, None))
+        r.tried(d.id, 4, &tried(Then::Failed, None))
             .await
             .expect("failed");
         assert_eq!(r.pending_deliveries().await.expect("pending"), 0);
@@ -937,10 +945,16 @@ async fn the_outbox_leases_retries_fails_and_is_retried_by_hand() {
                 .is_none()
         );
         assert_eq!(r.pending_deliveries().await.expect("pending"), 1);
-        let due = r.lease_due(later, later + TimeDelta::seconds(30), 16).await;
-        r.tried(due.expect("due")[0].id, &tried(Then::Delivered, Some(200)))
-            .await
-            .expect("delivered");
+        let due = r
+            .lease_due(later, later + TimeDelta::seconds(30), 5, 16)
+            .await;
+        r.tried(
+            due.expect("due")[0].id,
+            5,
+            &tried(Then::Delivered, Some(200)),
+        )
+        .await
+        .expect("delivered");
         db.counts(&[
             (
                 "SELECT COUNT(*) FROM delivery WHERE status = 'delivered'",

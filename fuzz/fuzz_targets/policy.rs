@@ -100,6 +100,8 @@ fn reply_times(policy: &Policy) {
                 recommendations: Vec::new(),
                 protective: false,
                 notices: Vec::new(),
+                intents: Vec::new(),
+                incident: None,
             };
             if let Some(due) = policy.respond_by(&decision, created) {
                 assert!(

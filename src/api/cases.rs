@@ -54,7 +54,10 @@ fn case_id(id: &str) -> Result<i64, ApiError> {
 }
 
 /// A query parameter parsed, or a 400 naming it.
-fn param<T: FromStr>(query: &HashMap<String, String>, name: &str) -> Result<Option<T>, ApiError> {
+pub(super) fn param<T: FromStr>(
+    query: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>, ApiError> {
     query
         .get(name)
         .map(|v| {
@@ -89,7 +92,7 @@ fn time(query: &HashMap<String, String>, name: &str) -> Result<Option<DateTime<U
         .transpose()
 }
 
-fn limit(query: &HashMap<String, String>) -> Result<usize, ApiError> {
+pub(super) fn limit(query: &HashMap<String, String>) -> Result<usize, ApiError> {
     match param::<usize>(query, "limit")? {
         None => Ok(PAGE),
         Some(n @ 1..=MAX_PAGE) => Ok(n),
@@ -100,13 +103,13 @@ fn limit(query: &HashMap<String, String>) -> Result<usize, ApiError> {
 }
 
 /// The queue's filters: `status`, `action` (the outcome in force), `priority`, `channel`,
-/// `route`, `author`, `since`, `until` (RFC 3339), `q` (text), `min_<score>` (e.g.
+/// `route`, `author`, `incident`, `since`, `until` (RFC 3339), `q` (text), `min_<score>` (e.g.
 /// `min_toxicity=0.8`), and `limit`, `cursor`. Unknown parameters are refused, so a typo never
 /// silently widens the list.
 fn filter(query: &HashMap<String, String>) -> Result<CaseFilter, ApiError> {
     let known = [
-        "status", "action", "priority", "channel", "route", "author", "since", "until", "q",
-        "limit", "cursor",
+        "status", "action", "priority", "channel", "route", "author", "incident", "since", "until",
+        "q", "limit", "cursor",
     ];
     let mut min_scores = Vec::new();
     for (key, value) in query {
@@ -140,6 +143,7 @@ fn filter(query: &HashMap<String, String>) -> Result<CaseFilter, ApiError> {
         channel: query.get("channel").cloned(),
         route: word::<Route>(query, "route")?,
         author: query.get("author").cloned(),
+        incident: param(query, "incident")?,
         since: time(query, "since")?,
         until: time(query, "until")?,
         text: query.get("q").filter(|q| !q.trim().is_empty()).cloned(),
@@ -157,6 +161,7 @@ fn filter(query: &HashMap<String, String>) -> Result<CaseFilter, ApiError> {
         ("channel" = Option<String>, Query),
         ("route" = Option<Route>, Query),
         ("author" = Option<String>, Query, description = "The author's id"),
+        ("incident" = Option<i64>, Query, description = "The incident's id"),
         ("since" = Option<DateTime<Utc>>, Query, description = "Recorded at or after (RFC 3339)"),
         ("until" = Option<DateTime<Utc>>, Query, description = "Recorded before (RFC 3339)"),
         ("q" = Option<String>, Query, description = "Text containing this"),

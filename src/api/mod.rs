@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod cases;
 pub mod error;
+pub mod incidents;
 pub mod limits;
 pub mod metrics;
 pub mod page;
@@ -115,6 +116,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(render_metrics))
         .routes(routes!(openapi_document))
         .merge(cases::routes())
+        .merge(incidents::routes())
         .merge(policies::routes())
         .merge(page::routes())
         .merge(perspective::routes())

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::Caller;
+use super::auth::{Caller, Role};
 use super::error::{ApiError, ErrorResponse, Refusals};
 use super::{AppState, body, query, wire};
 use crate::domain::{Action, Route};
@@ -81,13 +81,16 @@ struct ActivePolicy {
     source: String,
 }
 
-/// The policy in force under that name, resolved and as written. Role: moderator.
+/// The policy in force under that name, resolved and as written. A webhook's address shows
+/// whole to an admin only: to a moderator, its origin (a chat webhook's path is its key).
+/// Role: moderator.
 #[utoipa::path(get, path = "/v1/policies/{name}", tag = "policies",
     params(("name" = String, Path, description = "`default` or a channel")),
     responses((status = 200, body = ActivePolicy), Refusals,
         (status = 404, description = "No policy of that name is in force", body = ErrorResponse)))]
 async fn active(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Json<ActivePolicy>, ApiError> {
     let active = state.pipeline.policies();
@@ -97,12 +100,57 @@ async fn active(
     ) else {
         return Err(ApiError::NotFound(format!("policy {name:?}")));
     };
-    Ok(Json(ActivePolicy {
+    let mut shown = ActivePolicy {
         name,
         version: source.version,
         policy: policy.clone(),
         source: source.toml.clone(),
-    }))
+    };
+    if caller.role < Role::Admin {
+        for w in &mut shown.policy.webhooks {
+            w.url = hidden(&w.url);
+        }
+        shown.source = without_webhook_paths(&shown.source);
+    }
+    Ok(Json(shown))
+}
+
+/// An address cut to its origin, the rest marked as hidden.
+fn hidden(url: &str) -> String {
+    let origin = url::Url::parse(url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    format!("{origin}/…")
+}
+
+/// The policy text with each webhook's `url` cut to its origin, the rest kept as written.
+fn without_webhook_paths(source: &str) -> String {
+    let Ok(mut doc) = source.parse::<toml_edit::DocumentMut>() else {
+        return String::new();
+    };
+    let cut = |url: &mut toml_edit::Item| {
+        if let Some(text) = url.as_str() {
+            *url = toml_edit::value(hidden(text));
+        }
+    };
+    match doc.get_mut("webhooks") {
+        Some(toml_edit::Item::ArrayOfTables(targets)) => {
+            for target in targets.iter_mut() {
+                if let Some(url) = target.get_mut("url") {
+                    cut(url);
+                }
+            }
+        }
+        Some(toml_edit::Item::Value(toml_edit::Value::Array(targets))) => {
+            for target in targets.iter_mut() {
+                if let Some(url) = target.as_inline_table_mut().and_then(|t| t.get_mut("url")) {
+                    *url = toml_edit::Value::from(hidden(url.as_str().unwrap_or_default()));
+                }
+            }
+        }
+        _ => {}
+    }
+    doc.to_string()
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -369,4 +417,33 @@ async fn activate(
         version: number,
         activated_by: caller.name,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moderator_sees_a_webhooks_origin_and_the_rest_as_written() {
+        let source = "# ours\n[[webhooks]]\nname = \"chat\" # the team's\n\
+                      url = \"https://hooks.slack.com/services/T0/B0/KEY\"\n\
+                      events = [\"urgent_case\"]\n";
+        let shown = without_webhook_paths(source);
+        assert!(!shown.contains("KEY"), "{shown}");
+        assert!(
+            shown.contains("url = \"https://hooks.slack.com/…\""),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("# ours") && shown.contains("# the team's"),
+            "{shown}"
+        );
+        let inline = "webhooks = [{ name = \"a\", url = \"http://x.example:8080/p?token=KEY\" }]\n";
+        let shown = without_webhook_paths(inline);
+        assert!(
+            !shown.contains("KEY") && shown.contains("http://x.example:8080/…"),
+            "{shown}"
+        );
+        assert_eq!(hidden("not a url"), "/…");
+    }
 }

@@ -10,7 +10,7 @@ use crate::domain::{
 };
 use crate::pipeline::Outcome;
 use crate::scoring::{Scores, Sentiment};
-use crate::signals::intents::{self, IntentScore};
+use crate::signals::intents::IntentScore;
 use crate::signals::personal_data::PersonalData;
 use crate::signals::{Category, MAX_LISTED, Severity, Truncated};
 
@@ -269,7 +269,8 @@ pub struct ScoreResponse {
     pub scores: Scores,
     pub signals: SignalsOut,
     pub reasons: Vec<Reason>,
-    /// Advice beside the action: `move_to_private_messages`, `supervisor_replies`.
+    /// Advice beside the action: `move_to_private_messages`, `supervisor_replies`,
+    /// `known_incident`.
     pub recommendations: Vec<Recommendation>,
     /// What the writer wants, strongest first: each intent scoring at least 0.5.
     pub intents: Vec<IntentScore>,
@@ -278,6 +279,8 @@ pub struct ScoreResponse {
     /// Null, or how many reasons and spans were left out past the limit of each list.
     pub truncated: Option<Truncated>,
     pub case_id: Option<i64>,
+    /// The incident the comment is a report of: many authors reporting one problem.
+    pub incident_id: Option<i64>,
     pub policy: PolicyRef,
     pub model_version: String,
     pub took_ms: f64,
@@ -418,7 +421,10 @@ impl ScoreResponse {
                 })
                 .collect(),
             recommendations: o.decision.recommendations,
-            intents: intents::ranked(&o.assessment.intents, &s.intents, s.style.questions > 0)
+            incident_id: o.decision.incident,
+            intents: o
+                .decision
+                .intents
                 .into_iter()
                 .map(|i| IntentScore {
                     score: round(i.score),

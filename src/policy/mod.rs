@@ -58,6 +58,9 @@ pub struct Policy {
     /// Who hears of which cases at once: webhook targets and their events.
     #[serde(default)]
     pub webhooks: Vec<notify::Webhook>,
+    /// What makes an incident: how many authors report one problem within how long.
+    #[serde(default = "shipped_incidents")]
+    pub incidents: crate::incidents::Rules,
 }
 
 /// Where a comment that carries an intent goes.
@@ -90,6 +93,10 @@ fn shipped_intents() -> BTreeMap<Intent, Handoff> {
 
 fn shipped_teams() -> Vec<Route> {
     shipped("teams")
+}
+
+fn shipped_incidents() -> crate::incidents::Rules {
+    shipped("incidents")
 }
 
 /// The least a comment gets when a practice calls for it: the action and priority are raised to
@@ -189,6 +196,10 @@ pub struct Decision {
     pub protective: bool,
     /// The targets to tell of the case, by event; each becomes a delivery when it is recorded.
     pub notices: Vec<notify::Notice>,
+    /// The intents the comment carries, strongest first (those at 0.5 or more).
+    pub intents: Vec<intents::IntentScore>,
+    /// The open incident the comment joins (set by the pipeline, which keeps the incidents).
+    pub incident: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +248,7 @@ impl Policy {
         errors.extend(self.reply.problems());
         errors.extend(self.unknown_routes());
         errors.extend(notify::problems(&self.webhooks, &self.teams));
+        errors.extend(self.incidents.problems());
         if errors.is_empty() {
             Ok(())
         } else {
@@ -250,6 +262,14 @@ impl Policy {
     fn unknown_routes(&self) -> Vec<String> {
         if self.teams.is_empty() {
             return vec!["teams: name at least one team".to_string()];
+        }
+        if let Some((i, twice)) = self
+            .teams
+            .iter()
+            .enumerate()
+            .find(|(i, t)| self.teams[..*i].contains(t))
+        {
+            return vec![format!("teams[{i}]: \"{twice}\" is listed twice")];
         }
         let intents: Vec<(String, &Route)> = self
             .intents
@@ -400,13 +420,19 @@ impl Policy {
     }
 }
 
-/// A policy's shape error with the path of its field first. serde_path_to_error cannot name
-/// a map's key (`intents.?`), but toml says it after the message (`in \`intents.praise\``).
+/// A policy's shape error with the path of its field first: serde_path_to_error's
+/// (`webhooks[1].events[0]`), or where it cannot name a map's key (`intents.?`), toml's, which
+/// it says after the message (`in \`intents.praise\``).
 fn located(e: serde_path_to_error::Error<toml::de::Error>) -> String {
     let inner = e.inner().to_string();
-    match inner.trim_end().split_once("\nin `") {
-        Some((message, path)) => format!("{}: {message}", path.trim_end_matches('`')),
-        None => format!("{}: {}", e.path(), inner.trim_end()),
+    let (message, toml_path) = match inner.trim_end().split_once("\nin `") {
+        Some((message, path)) => (message.to_string(), Some(path.trim_end_matches('`'))),
+        None => (inner.trim_end().to_string(), None),
+    };
+    let path = e.path().to_string();
+    match toml_path {
+        Some(p) if path.contains('?') => format!("{p}: {message}"),
+        _ => format!("{path}: {message}"),
     }
 }
 
@@ -551,9 +577,11 @@ pub fn decide(
         recommendations,
         protective,
         notices: Vec::new(),
+        intents: listed,
+        incident: None,
     };
     if !policy.webhooks.is_empty() {
-        let events = notify::events(&decision, signals, &listed);
+        let events = notify::events(&decision, signals, &decision.intents);
         decision.notices = notify::notices(&policy.webhooks, &events, decision.route.as_ref());
     }
     decision

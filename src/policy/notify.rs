@@ -38,10 +38,12 @@ pub enum Event {
     SalesLead,
     /// An idea for the product.
     ProductIdea,
+    /// Many authors report one problem: an incident opened (told once, not per report).
+    IncidentOpened,
 }
 
 impl Event {
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 8] = [
         Event::UrgentCase,
         Event::Escalation,
         Event::Legal,
@@ -49,6 +51,7 @@ impl Event {
         Event::Churn,
         Event::SalesLead,
         Event::ProductIdea,
+        Event::IncidentOpened,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +63,7 @@ impl Event {
             Event::Churn => "churn",
             Event::SalesLead => "sales_lead",
             Event::ProductIdea => "product_idea",
+            Event::IncidentOpened => "incident_opened",
         }
     }
 
@@ -73,6 +77,7 @@ impl Event {
             Event::Churn => "Customer about to leave",
             Event::SalesLead => "Sales lead",
             Event::ProductIdea => "Product idea",
+            Event::IncidentOpened => "Incident opened",
         }
     }
 }
@@ -129,6 +134,16 @@ pub struct Webhook {
     #[serde(default)]
     pub route: Option<Route>,
     pub events: Vec<Event>,
+}
+
+impl Webhook {
+    /// The scheme, host and port of its address: where it goes, without the path and query
+    /// that a chat webhook's key is in.
+    pub fn origin(&self) -> String {
+        url::Url::parse(&self.url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
 }
 
 /// An event to send to a target: one row of the outbox once its case is recorded.

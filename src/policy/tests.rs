@@ -538,7 +538,7 @@ fn shape_errors_name_the_field() {
         (
             "[escalation]",
             "colour = 1\n[escalation]",
-            "priority: unknown field `colour`",
+            "priority.colour: unknown field `colour`",
         ),
         (
             "legal = \"legal\"",
@@ -549,6 +549,18 @@ fn shape_errors_name_the_field() {
             "hide_after = 1",
             "hide_after = -1",
             "escalation.hide_after: invalid value: integer `-1`",
+        ),
+        (
+            "[words]",
+            "[[webhooks]]\nname = \"a\"\nurl = \"https://a.example/\"\nsecret = \"a\"\n\
+             events = [\"urgent_case\"]\n[[webhooks]]\nname = \"b\"\nurl = \"https://b.example/\"\n\
+             secret = \"b\"\nevents = [\"urgent_case\", \"sales_leed\"]\n\n[words]",
+            "webhooks[1].events[1]: unknown variant `sales_leed`",
+        ),
+        (
+            "teams = [\"customer_service\",",
+            "teams = [\"customer_service\", \"customer_service\",",
+            "teams[1]: \"customer_service\" is listed twice",
         ),
     ] {
         let err = Policies::from_toml(&shipped.replacen(from, to, 1)).expect_err(to);

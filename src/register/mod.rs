@@ -20,7 +20,8 @@ mod store;
 pub use model::{
     Attempt, AuditEntry, AuthorDetail, AuthorExport, AuthorSummary, CaseDetail, CaseEvidence,
     CaseFilter, CaseSummary, Claim, Cursor, DecisionRecord, Delivery, DueDelivery, Erasure,
-    LabelledCase, NewDecision, Page, PolicyVersion, RecordedRow, Status, Then, Tried, Verdict,
+    Incident, IncidentChange, IncidentDetail, LabelledCase, NewDecision, NewIncident, Page,
+    PolicyVersion, RecordedRow, Status, Then, Tried, Verdict,
 };
 
 use chrono::{DateTime, Utc};
@@ -129,14 +130,17 @@ pub struct NewCase<'a> {
     pub history: AuthorHistory,
     /// The targets to tell of it: written to the outbox in the case's transaction.
     pub notices: &'a [Notice],
+    /// The open incident it joins.
+    pub incident: Option<i64>,
 }
 
-/// Whether a decision goes into the register: anything but `allow`, anything urgent, and
-/// anything a target is told of (its delivery is written with the case).
+/// Whether a decision goes into the register: anything but `allow`, anything urgent, anything
+/// a target is told of (its delivery is written with the case) and any report of an incident.
 pub fn is_recorded(decision: &Decision) -> bool {
     decision.action != Action::Allow
         || decision.priority == Priority::Urgent
         || !decision.notices.is_empty()
+        || decision.incident.is_some()
 }
 
 /// Runs the same query method on whichever backend the register has.
@@ -329,20 +333,27 @@ impl Register {
         on_backend!(self, store => store.overdue(now))
     }
 
-    /// Leases up to `limit` pending deliveries due at `now` until `lease_until`, so that no
-    /// other server sends them meanwhile, and returns them with their cases.
+    /// Leases up to `limit` pending deliveries due at `now` until `lease_until` under `token`,
+    /// so that no other server sends them meanwhile, and returns them with their cases.
     pub async fn lease_due(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        token: i64,
         limit: usize,
     ) -> Result<Vec<DueDelivery>, RegisterError> {
-        on_backend!(self, store => store.lease_due(now, lease_until, limit))
+        on_backend!(self, store => store.lease_due(now, lease_until, token, limit))
     }
 
-    /// Records an attempt and what it made of its delivery, in one transaction.
-    pub async fn tried(&self, delivery_id: i64, tried: &Tried) -> Result<(), RegisterError> {
-        on_backend!(self, store => store.tried(delivery_id, tried))
+    /// Records an attempt and what it made of its delivery, in one transaction, if the lease
+    /// taken with `token` still holds it.
+    pub async fn tried(
+        &self,
+        delivery_id: i64,
+        token: i64,
+        tried: &Tried,
+    ) -> Result<(), RegisterError> {
+        on_backend!(self, store => store.tried(delivery_id, token, tried))
     }
 
     /// One page of the outbox, newest first, each delivery with its attempts.
@@ -370,6 +381,65 @@ impl Register {
     /// How many deliveries wait to be sent.
     pub async fn pending_deliveries(&self) -> Result<i64, RegisterError> {
         on_backend!(self, store => store.pending_deliveries())
+    }
+
+    /// Opens an incident with the case of the report that tipped it, linking the earlier
+    /// reports' cases, and writes `notices` (its `incident_opened` deliveries), all in one
+    /// transaction. Returns the case's id and the incident's.
+    pub async fn open_incident(
+        &self,
+        case: &NewCase<'_>,
+        incident: &NewIncident<'_>,
+        notices: &[Notice],
+    ) -> Result<(i64, i64), RegisterError> {
+        on_backend!(self, store => store.open_incident(case, incident, notices))
+    }
+
+    /// Links cases to an incident (those recorded while it opened).
+    pub async fn link_cases(&self, incident: i64, cases: &[i64]) -> Result<(), RegisterError> {
+        on_backend!(self, store => store.link_cases(incident, cases))
+    }
+
+    /// The open incidents, to match later reports after a restart.
+    pub async fn open_incidents(&self) -> Result<Vec<Incident>, RegisterError> {
+        on_backend!(self, store => store.incidents(Some("open"), None, usize::MAX))
+            .map(|page| page.items)
+    }
+
+    /// One page of incidents, newest first.
+    pub async fn incidents(
+        &self,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<Incident>, RegisterError> {
+        on_backend!(self, store => store.incidents(status, before, limit))
+    }
+
+    pub async fn incident(&self, id: i64) -> Result<Option<IncidentDetail>, RegisterError> {
+        on_backend!(self, store => store.incident(id))
+    }
+
+    /// Renames, closes or opens again an incident, with an audit row; `None` when there is
+    /// no such incident (or it was merged).
+    pub async fn change_incident(
+        &self,
+        id: i64,
+        change: &IncidentChange,
+        who: &str,
+    ) -> Result<Option<Incident>, RegisterError> {
+        on_backend!(self, store => store.change_incident(id, change, who))
+    }
+
+    /// Merges incident `from` into `into`: its cases and reports move, it is `merged`, with an
+    /// audit row. `None` when either is missing or merged already, or they are the same.
+    pub async fn merge_incident(
+        &self,
+        from: i64,
+        into: i64,
+        who: &str,
+    ) -> Result<Option<Incident>, RegisterError> {
+        on_backend!(self, store => store.merge_incident(from, into, who))
     }
 
     /// Whether the database answers.

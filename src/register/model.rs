@@ -40,6 +40,8 @@ pub struct CaseSummary {
     /// Null, or why the text is gone: `erasure` (the author's data erased) or `retention`
     /// (older than its channel keeps texts).
     pub text_removed: Option<String>,
+    /// The incident it is part of.
+    pub incident_id: Option<i64>,
 }
 
 /// The fields of a case beyond its summary: the evidence a moderator decides on.
@@ -186,6 +188,8 @@ pub struct CaseFilter {
     pub channel: Option<String>,
     pub route: Option<Route>,
     pub author: Option<String>,
+    /// Cases of this incident.
+    pub incident: Option<i64>,
     /// Recorded at or after.
     pub since: Option<DateTime<Utc>>,
     /// Recorded before.
@@ -407,14 +411,14 @@ pub struct Delivery {
     pub event: String,
     /// The policy's name for the target.
     pub target: String,
-    /// The target's scheme, host and port.
+    /// The target's scheme, host and port when the delivery was written.
     pub origin: String,
-    /// `json`, `slack` or `teams`.
-    pub format: String,
     /// Sent as the `Idempotency-Key` header: the same on every attempt, so a receiver drops repeats.
     pub idempotency_key: String,
     /// `pending`, `delivered` or `failed`.
     pub status: String,
+    /// Attempts since it was queued (a retry by hand starts again at 0); `attempt_log` keeps
+    /// every one.
     pub attempts: i64,
     pub created_at: DateTime<Utc>,
     /// When a pending delivery is next tried.
@@ -445,10 +449,8 @@ pub struct DueDelivery {
     pub id: i64,
     pub case_id: i64,
     pub event: String,
+    /// The target's name: its address, format and secret are the policy's in force.
     pub target: String,
-    pub url: String,
-    pub format: String,
-    pub secret: String,
     pub idempotency_key: String,
     pub attempts: i64,
     pub comment_id: String,
@@ -459,6 +461,8 @@ pub struct DueDelivery {
     pub text: String,
     pub respond_by: Option<DateTime<Utc>>,
     pub reasons: Json<Value>,
+    pub incident_id: Option<i64>,
+    pub incident_title: Option<String>,
 }
 
 /// One attempt as it went, and so what becomes of its delivery.
@@ -477,4 +481,69 @@ pub enum Then {
     RetryAt(DateTime<Utc>),
     /// No attempts left.
     Failed,
+}
+
+/// An incident: many authors reporting one problem within a window.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Incident {
+    pub id: i64,
+    /// The category and tying words until a moderator renames it.
+    pub title: String,
+    /// `open`, `closed`, or `merged` into `merged_into`.
+    pub status: String,
+    pub merged_into: Option<i64>,
+    /// The urgency category of its reports: `outage`, `money`, …
+    pub category: Option<String>,
+    /// The words that tie its reports together, the most carried first.
+    #[schema(value_type = Vec<String>)]
+    pub words: Json<Vec<String>>,
+    #[schema(value_type = Vec<String>)]
+    pub channels: Json<Vec<String>>,
+    /// Comments that made or joined it.
+    pub reports: i64,
+    /// Different authors when it opened.
+    pub authors: i64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub opened_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Cases linked to it.
+    pub cases: i64,
+    /// A few of its cases, the first linked first.
+    #[sqlx(skip)]
+    pub sample_cases: Vec<i64>,
+}
+
+/// An incident with its cases, newest first (at most 200).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: Incident,
+    pub case_list: Vec<CaseSummary>,
+}
+
+/// An incident as it opens: what its reports share, from the memory that found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIncident<'a> {
+    pub title: String,
+    pub category: Option<&'a str>,
+    pub words: &'a [String],
+    pub channels: &'a [String],
+    pub reports: u32,
+    pub authors: u32,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// Earlier reports' cases, linked to it as it opens.
+    pub cases: &'a [i64],
+}
+
+/// A moderator's change of an incident: a new title, closing it or opening it again.
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentChange {
+    #[serde(default)]
+    pub title: Option<String>,
+    /// `open` or `closed`.
+    #[serde(default)]
+    pub status: Option<String>,
 }

@@ -25,8 +25,8 @@ use sqlx::{
 use super::model::{
     Attempt, AuditEntry, AuthorDetail, AuthorExport, AuthorSummary, CaseDetail, CaseEvidence,
     CaseFilter, CaseSummary, Claim, Cursor, DecisionRecord, Delivery, DueDelivery, Erasure,
-    LabelledCase, NewDecision, Page, PolicyVersion, QuotingRow, RecordedRow, Status, Then, Tried,
-    Verdict,
+    Incident, IncidentChange, IncidentDetail, LabelledCase, NewDecision, NewIncident, Page,
+    PolicyVersion, QuotingRow, RecordedRow, Status, Then, Tried, Verdict,
 };
 use super::{NewCase, RegisterError};
 use crate::domain::{Action, Route};
@@ -45,6 +45,10 @@ pub trait Dialect {
     /// that concurrent changes of one case queue behind each other. SQLite needs none: its
     /// write transactions already run one at a time.
     const LOCK_ROW: &'static str;
+    /// Appended to the `SELECT` of rows to lease: PostgreSQL locks them and passes over rows
+    /// another server is leasing, so two senders take different rows at once. SQLite's writes
+    /// run one at a time and need none.
+    const SKIP_LOCKED: &'static str;
     /// Run after texts were removed, outside any transaction, so that the removed bytes leave the
     /// database files: SQLite (which zeroes freed space, `secure_delete`) empties its
     /// write-ahead log; PostgreSQL vacuums the tables the texts were in.
@@ -57,6 +61,7 @@ impl Dialect for Sqlite {
     const LIKE: &'static str = "LIKE";
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const LOCK_ROW: &'static str = "";
+    const SKIP_LOCKED: &'static str = "";
     const COMPACT: &'static str = "PRAGMA wal_checkpoint(TRUNCATE)";
     fn json_number(column: &str, key: &str) -> String {
         format!("json_extract({column}, '$.{key}')")
@@ -67,6 +72,7 @@ impl Dialect for Postgres {
     const LIKE: &'static str = "ILIKE";
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROW: &'static str = " FOR UPDATE";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const COMPACT: &'static str = "VACUUM moderation_case, decision, audit";
     fn json_number(column: &str, key: &str) -> String {
         format!("({column}->>'{key}')::float8")
@@ -76,11 +82,16 @@ impl Dialect for Postgres {
 /// The columns of a [`CaseSummary`].
 const CASE: &str = "id, comment_id, channel, thread_id, author_id, language, text, action, \
     outcome, priority, route, status, scores, reasons, created_at, recorded_at, respond_by, \
-    answered_at, claimed_by, claimed_until, text_removed";
+    answered_at, claimed_by, claimed_until, text_removed, incident_id";
 
-/// The columns of a [`Delivery`]; `origin` is read as the whole address and cut down in Rust.
-const DELIVERY: &str = "id, case_id, event, target, url AS origin, format, idempotency_key, \
-    status, attempts, created_at, next_attempt_at, delivered_at";
+/// The columns of an [`Incident`], its count of cases included.
+const INCIDENT: &str = "id, title, status, merged_into, category, words, channels, reports, \
+    authors, first_seen, last_seen, opened_at, closed_at, \
+    (SELECT COUNT(*) FROM moderation_case c WHERE c.incident_id = incident.id) AS cases";
+
+/// The columns of a [`Delivery`].
+const DELIVERY: &str = "id, case_id, event, target, origin, idempotency_key, status, attempts, \
+    created_at, next_attempt_at, delivered_at";
 
 /// The queue's order: overdue open cases first, then by priority, then oldest first. The late
 /// flag needs the listing's `now` bound where it is marked `{now}`.
@@ -140,6 +151,7 @@ where
     for<'r> Delivery: FromRow<'r, DB::Row>,
     for<'r> DueDelivery: FromRow<'r, DB::Row>,
     for<'r> Attempt: FromRow<'r, DB::Row>,
+    for<'r> Incident: FromRow<'r, DB::Row>,
     String: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
     DateTime<Utc>: for<'r> Decode<'r, DB>,
     f64: for<'q> Encode<'q, DB> + Type<DB>,
@@ -154,7 +166,6 @@ where
     JsonText: for<'q> Encode<'q, DB> + Type<DB>,
 {
     async fn write_audit(
-        &self,
         tx: &mut sqlx::Transaction<'_, DB>,
         row: AuditRow<'_>,
     ) -> Result<(), RegisterError> {
@@ -197,20 +208,49 @@ where
     pub async fn record(&self, case: &NewCase<'_>) -> Result<i64, RegisterError> {
         let now = Utc::now();
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        match Self::record_in(&mut tx, case, case.incident, now).await? {
+            Some(id) => {
+                tx.commit().await?;
+                Ok(id)
+            }
+            None => {
+                tx.rollback().await?;
+                self.case_of_comment(case.comment_id).await
+            }
+        }
+    }
+
+    async fn case_of_comment(&self, comment_id: &str) -> Result<i64, RegisterError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM moderation_case WHERE comment_id = $1")
+                .bind(comment_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Records the case in `tx`, in `incident` if any: its author's counts, its audit row and
+    /// its deliveries with it. `None` when the comment is recorded already.
+    async fn record_in(
+        tx: &mut sqlx::Transaction<'_, DB>,
+        case: &NewCase<'_>,
+        incident: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, RegisterError> {
         if let Some(author) = case.author_id {
             let seen = "INSERT INTO author (id, first_seen, last_seen) VALUES ($1, $2, $2) \
                         ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen";
             sqlx::query(seen)
                 .bind(author)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO moderation_case (comment_id, channel, thread_id, author_id, language, text, action, priority, \
              route, scores, sentiment, signals, reasons, policy_name, policy_version, model_version, created_at, recorded_at, \
-             respond_by, outcome, protective, author_removed, recommendations) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $7, $20, $21, $22) \
+             respond_by, outcome, protective, author_removed, recommendations, incident_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $7, $20, $21, $22, $23) \
              ON CONFLICT (comment_id) DO NOTHING RETURNING id",
         )
         .bind(case.comment_id)
@@ -235,16 +275,11 @@ where
         .bind(case.protective)
         .bind(i64::from(case.history.removed))
         .bind(json(case.recommendations)?)
-        .fetch_optional(&mut *tx)
+        .bind(incident)
+        .fetch_optional(&mut **tx)
         .await?;
         let Some(id) = inserted else {
-            tx.rollback().await?;
-            let existing =
-                sqlx::query_scalar("SELECT id FROM moderation_case WHERE comment_id = $1")
-                    .bind(case.comment_id)
-                    .fetch_one(&self.pool)
-                    .await?;
-            return Ok(existing);
+            return Ok(None);
         };
         if let Some(author) = case.author_id {
             let count = match case.action {
@@ -268,7 +303,7 @@ where
                     "UPDATE author SET cases = cases + 1, blocked = blocked + 1 WHERE id = $1"
                 }
             };
-            sqlx::query(count).bind(author).execute(&mut *tx).await?;
+            sqlx::query(count).bind(author).execute(&mut **tx).await?;
         }
         let detail = serde_json::json!({
             "action": case.action, "priority": case.priority, "route": case.route,
@@ -282,10 +317,41 @@ where
             at: now,
             detail,
         };
-        self.write_audit(&mut tx, row).await?;
-        Self::write_notices(&mut tx, id, &format!("case-{id}"), case.notices, now).await?;
-        tx.commit().await?;
-        Ok(id)
+        Self::write_audit(tx, row).await?;
+        Self::write_notices(tx, id, &format!("case-{id}"), case.notices, now).await?;
+        if let Some(incident) = incident {
+            Self::joined(tx, incident, case.channel, case.created_at.max(now)).await?;
+        }
+        Ok(Some(id))
+    }
+
+    /// A report joined `incident`: its count, last sighting and channels.
+    async fn joined(
+        tx: &mut sqlx::Transaction<'_, DB>,
+        incident: i64,
+        channel: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), RegisterError> {
+        let found = sqlx::query_as::<_, Incident>(sqlx::AssertSqlSafe(format!(
+            "SELECT {INCIDENT} FROM incident WHERE id = $1"
+        )))
+        .bind(incident)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let mut channels = found.map(|i| i.channels.0).unwrap_or_default();
+        if let Some(c) = channel.filter(|c| !channels.iter().any(|k| k == c)) {
+            channels.push(c.to_string());
+        }
+        sqlx::query(
+            "UPDATE incident SET reports = reports + 1, channels = $1, \
+             last_seen = CASE WHEN last_seen < $2 THEN $2 ELSE last_seen END WHERE id = $3",
+        )
+        .bind(json(&channels)?)
+        .bind(at)
+        .bind(incident)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 
     /// The outbox rows of a case's notices, in the transaction that records what they tell
@@ -302,16 +368,14 @@ where
             let w = &notice.webhook;
             let key = format!("{origin}/{}/{}", notice.event.as_str(), w.name);
             sqlx::query(
-                "INSERT INTO delivery (case_id, event, target, url, format, secret, \
-                 idempotency_key, created_at, next_attempt_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (idempotency_key) DO NOTHING",
+                "INSERT INTO delivery (case_id, event, target, origin, idempotency_key, \
+                 created_at, next_attempt_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING",
             )
             .bind(case_id)
             .bind(notice.event.as_str())
             .bind(w.name.as_str())
-            .bind(w.url.as_str())
-            .bind(w.format.as_str())
-            .bind(w.secret.as_deref().unwrap_or_default())
+            .bind(w.origin())
             .bind(key)
             .bind(now)
             .execute(&mut **tx)
@@ -320,10 +384,248 @@ where
         Ok(())
     }
 
+    pub async fn open_incident(
+        &self,
+        case: &NewCase<'_>,
+        incident: &NewIncident<'_>,
+        notices: &[Notice],
+    ) -> Result<(i64, i64), RegisterError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO incident (title, category, words, channels, reports, authors, \
+             first_seen, last_seen, opened_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING id",
+        )
+        .bind(incident.title.as_str())
+        .bind(incident.category)
+        .bind(json(incident.words)?)
+        .bind(json(incident.channels)?)
+        .bind(i64::from(incident.reports.saturating_sub(1)))
+        .bind(i64::from(incident.authors))
+        .bind(incident.first_seen)
+        .bind(incident.last_seen)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        // The tipping report is counted as it joins.
+        let case_id = match Self::record_in(&mut tx, case, Some(id), now).await? {
+            Some(case_id) => case_id,
+            None => {
+                let existing: i64 =
+                    sqlx::query_scalar("SELECT id FROM moderation_case WHERE comment_id = $1")
+                        .bind(case.comment_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                Self::joined(&mut tx, id, case.channel, now).await?;
+                existing
+            }
+        };
+        Self::link_in(&mut tx, id, &[incident.cases, &[case_id]].concat()).await?;
+        Self::write_notices(&mut tx, case_id, &format!("incident-{id}"), notices, now).await?;
+        let row = AuditRow {
+            case_id: Some(case_id),
+            kind: "incident_opened",
+            actor: "seula",
+            at: now,
+            detail: serde_json::json!({
+                "incident": id, "title": incident.title, "words": incident.words,
+                "authors": incident.authors, "cases": incident.cases,
+            }),
+        };
+        Self::write_audit(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok((case_id, id))
+    }
+
+    pub async fn link_cases(&self, incident: i64, cases: &[i64]) -> Result<(), RegisterError> {
+        if cases.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        Self::link_in(&mut tx, incident, cases).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Links the cases that are in no incident yet.
+    async fn link_in(
+        tx: &mut sqlx::Transaction<'_, DB>,
+        incident: i64,
+        cases: &[i64],
+    ) -> Result<(), RegisterError> {
+        if cases.is_empty() {
+            return Ok(());
+        }
+        let mut q = QueryBuilder::<DB>::new("UPDATE moderation_case SET incident_id = ");
+        q.push_bind(incident)
+            .push(" WHERE incident_id IS NULL AND id IN (");
+        let mut ids = q.separated(", ");
+        for id in cases {
+            ids.push_bind(*id);
+        }
+        q.push(")");
+        q.build().execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    pub async fn incidents(
+        &self,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<Incident>, RegisterError> {
+        let mut q = QueryBuilder::<DB>::new(format!("SELECT {INCIDENT} FROM incident WHERE 1 = 1"));
+        if let Some(status) = status {
+            q.push(" AND status = ").push_bind(status.to_string());
+        }
+        if let Some(before) = before {
+            q.push(" AND id < ").push_bind(before);
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(
+            i64::try_from(limit)
+                .unwrap_or(i64::MAX - 1)
+                .saturating_add(1),
+        );
+        let mut items = q.build_query_as::<Incident>().fetch_all(&self.pool).await?;
+        let next = (items.len() > limit).then(|| {
+            items.truncate(limit);
+            items.last().map(|i| i.id.to_string())
+        });
+        for incident in &mut items {
+            incident.sample_cases = sqlx::query_scalar(
+                "SELECT id FROM moderation_case WHERE incident_id = $1 ORDER BY id LIMIT 5",
+            )
+            .bind(incident.id)
+            .fetch_all(&self.pool)
+            .await?;
+        }
+        Ok(Page {
+            items,
+            next: next.flatten(),
+        })
+    }
+
+    pub async fn incident(&self, id: i64) -> Result<Option<IncidentDetail>, RegisterError> {
+        let Some(mut incident) = sqlx::query_as::<_, Incident>(sqlx::AssertSqlSafe(format!(
+            "SELECT {INCIDENT} FROM incident WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        incident.sample_cases = sqlx::query_scalar(
+            "SELECT id FROM moderation_case WHERE incident_id = $1 ORDER BY id LIMIT 5",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let case_list = sqlx::query_as::<_, CaseSummary>(sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE} FROM moderation_case WHERE incident_id = $1 ORDER BY id DESC LIMIT 200"
+        )))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(IncidentDetail {
+            incident,
+            case_list,
+        }))
+    }
+
+    pub async fn change_incident(
+        &self,
+        id: i64,
+        change: &IncidentChange,
+        who: &str,
+    ) -> Result<Option<Incident>, RegisterError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let closed_at = match change.status.as_deref() {
+            Some("closed") => Some(now),
+            _ => None,
+        };
+        let changed: Option<i64> = sqlx::query_scalar(
+            "UPDATE incident SET title = COALESCE($1, title), status = COALESCE($2, status), \
+             closed_at = CASE WHEN $2 IS NULL THEN closed_at ELSE $3 END \
+             WHERE id = $4 AND status <> 'merged' RETURNING id",
+        )
+        .bind(change.title.as_deref())
+        .bind(change.status.as_deref())
+        .bind(closed_at)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if changed.is_none() {
+            return Ok(None);
+        }
+        let row = AuditRow {
+            case_id: None,
+            kind: "incident_changed",
+            actor: who,
+            at: now,
+            detail: serde_json::json!({
+                "incident": id, "title": change.title, "status": change.status,
+            }),
+        };
+        Self::write_audit(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok(self.incident(id).await?.map(|d| d.incident))
+    }
+
+    pub async fn merge_incident(
+        &self,
+        from: i64,
+        into: i64,
+        who: &str,
+    ) -> Result<Option<Incident>, RegisterError> {
+        if from == into {
+            return Ok(None);
+        }
+        let now = Utc::now();
+        let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        let merged: Option<i64> = sqlx::query_scalar(
+            "UPDATE incident SET status = 'merged', merged_into = $1, closed_at = $2 \
+             WHERE id = $3 AND status <> 'merged' \
+             AND EXISTS (SELECT 1 FROM incident i WHERE i.id = $1 AND i.status <> 'merged') \
+             RETURNING reports",
+        )
+        .bind(into)
+        .bind(now)
+        .bind(from)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(reports) = merged else {
+            return Ok(None);
+        };
+        sqlx::query("UPDATE moderation_case SET incident_id = $1 WHERE incident_id = $2")
+            .bind(into)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE incident SET reports = reports + $1 WHERE id = $2")
+            .bind(reports)
+            .bind(into)
+            .execute(&mut *tx)
+            .await?;
+        let row = AuditRow {
+            case_id: None,
+            kind: "incident_merged",
+            actor: who,
+            at: now,
+            detail: serde_json::json!({ "incident": from, "into": into }),
+        };
+        Self::write_audit(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok(self.incident(into).await?.map(|d| d.incident))
+    }
+
     pub async fn lease_due(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        token: i64,
         limit: usize,
     ) -> Result<Vec<DueDelivery>, RegisterError> {
         // The lease's condition stands in the outer `WHERE` too: PostgreSQL checks it again on a
@@ -331,23 +633,26 @@ where
         let free = "status = 'pending' AND next_attempt_at <= $2 \
                     AND (leased_until IS NULL OR leased_until <= $2)";
         let leased: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "UPDATE delivery SET leased_until = $1 WHERE {free} AND id IN \
-             (SELECT id FROM delivery WHERE {free} ORDER BY next_attempt_at, id LIMIT $3) \
-             RETURNING id"
+            "UPDATE delivery SET leased_until = $1, lease_token = $4 WHERE {free} AND id IN \
+             (SELECT id FROM delivery WHERE {free} ORDER BY next_attempt_at, id LIMIT $3{}) \
+             RETURNING id",
+            DB::SKIP_LOCKED
         )))
         .bind(lease_until)
         .bind(now)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(token)
         .fetch_all(&self.pool)
         .await?;
         if leased.is_empty() {
             return Ok(Vec::new());
         }
         let mut q = QueryBuilder::<DB>::new(
-            "SELECT d.id, d.case_id, d.event, d.target, d.url, d.format, d.secret, \
-             d.idempotency_key, d.attempts, c.comment_id, c.channel, c.action, c.priority, \
-             c.route, c.text, c.respond_by, c.reasons \
-             FROM delivery d JOIN moderation_case c ON c.id = d.case_id WHERE d.id IN (",
+            "SELECT d.id, d.case_id, d.event, d.target, d.idempotency_key, d.attempts, \
+             c.comment_id, c.channel, c.action, c.priority, c.route, c.text, c.respond_by, \
+             c.reasons, c.incident_id, i.title AS incident_title \
+             FROM delivery d JOIN moderation_case c ON c.id = d.case_id \
+             LEFT JOIN incident i ON i.id = c.incident_id WHERE d.id IN (",
         );
         let mut ids = q.separated(", ");
         for id in leased {
@@ -359,8 +664,25 @@ where
             .await?)
     }
 
-    pub async fn tried(&self, delivery_id: i64, tried: &Tried) -> Result<(), RegisterError> {
+    pub async fn tried(
+        &self,
+        delivery_id: i64,
+        token: i64,
+        tried: &Tried,
+    ) -> Result<(), RegisterError> {
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        // Only the sender that still holds the lease says how it went: one whose lease ran
+        // out while another sent the delivery again changes nothing.
+        let held: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM delivery WHERE id = $1 AND lease_token = $2 AND status = 'pending'",
+        )
+        .bind(delivery_id)
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if held.is_none() {
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO delivery_attempt (delivery_id, at, http_status, error, millis) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -379,7 +701,7 @@ where
         };
         sqlx::query(
             "UPDATE delivery SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
-             delivered_at = $3, leased_until = NULL WHERE id = $4",
+             delivered_at = $3, leased_until = NULL, lease_token = NULL WHERE id = $4",
         )
         .bind(status)
         .bind(next)
@@ -422,13 +744,8 @@ where
         })
     }
 
-    /// Fills each delivery's attempts, and keeps only the origin of its address.
+    /// Fills each delivery's attempts.
     async fn with_attempts(&self, items: &mut [Delivery]) -> Result<(), RegisterError> {
-        for d in items.iter_mut() {
-            d.origin = url::Url::parse(&d.origin)
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_default();
-        }
         if items.is_empty() {
             return Ok(());
         }
@@ -459,7 +776,8 @@ where
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         let retried: Option<i64> = sqlx::query_scalar(
             "UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = $1, \
-             leased_until = NULL WHERE id = $2 AND status = 'failed' RETURNING case_id",
+             leased_until = NULL, lease_token = NULL WHERE id = $2 AND status = 'failed' \
+             RETURNING case_id",
         )
         .bind(now)
         .bind(id)
@@ -475,7 +793,7 @@ where
             at: now,
             detail: serde_json::json!({ "delivery": id }),
         };
-        self.write_audit(&mut tx, row).await?;
+        Self::write_audit(&mut tx, row).await?;
         tx.commit().await?;
         let mut found = sqlx::query_as::<_, Delivery>(sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY} FROM delivery WHERE id = $1"
@@ -516,6 +834,9 @@ where
         eq("channel", filter.channel.clone());
         eq("route", filter.route.as_ref().map(Route::to_string));
         eq("author_id", filter.author.clone());
+        if let Some(incident) = filter.incident {
+            q.push(" AND incident_id = ").push_bind(incident);
+        }
         if let Some(since) = filter.since {
             q.push(" AND recorded_at >= ").push_bind(since);
         }
@@ -720,7 +1041,7 @@ where
             at: now,
             detail,
         };
-        self.write_audit(&mut tx, row).await?;
+        Self::write_audit(&mut tx, row).await?;
         tx.commit().await?;
         Ok(Claim {
             case_id: id,
@@ -816,7 +1137,7 @@ where
             at: now,
             detail,
         };
-        self.write_audit(&mut tx, row).await?;
+        Self::write_audit(&mut tx, row).await?;
         if verdict == Verdict::Escalate {
             // The team it goes to now hears of it, as the channel's policy says.
             let to = decision
@@ -919,7 +1240,7 @@ where
             at: now,
             detail,
         };
-        self.write_audit(&mut tx, row).await?;
+        Self::write_audit(&mut tx, row).await?;
         tx.commit().await?;
         self.compact().await?;
         Ok(Some(erasure))
@@ -1139,7 +1460,7 @@ where
             at: now,
             detail,
         };
-        self.write_audit(tx, row).await
+        Self::write_audit(tx, row).await
     }
 
     /// Stores `toml` as the next version of the policy `name` (not yet in force).
@@ -1178,7 +1499,7 @@ where
             at: now,
             detail,
         };
-        self.write_audit(&mut tx, row).await?;
+        Self::write_audit(&mut tx, row).await?;
         tx.commit().await?;
         Ok(PolicyVersion {
             name: name.to_string(),

@@ -47,7 +47,7 @@ const TEXT = {
     col_text: 'Text',
     queue_empty: 'No cases match.',
     load_more: 'Load more',
-    queue_hint: 'j / k or ↓ / ↑ to move, Enter or o to open, t for the thresholds, w for the word lists, ? for all shortcuts.',
+    queue_hint: 'j / k or ↓ / ↑ to move, Enter or o to open, t for the thresholds, w for the word lists, i for the incidents, ? for all shortcuts.',
     count: '{n} cases',
     count_more: '{n} cases shown, more to load',
     in_queue: 'In the queue',
@@ -163,6 +163,25 @@ const TEXT = {
     back_hint: 'u or Esc back to the queue, ? for all shortcuts.',
     words: 'Word lists',
     k_words: 'word lists',
+    incidents: 'Incidents',
+    k_incidents: 'incidents',
+    f_incident: 'Incident',
+    incidents_help: 'An incident is many authors reporting one problem within the policy\'s window. Later reports join it and are answered with its status; a closed incident takes no more reports.',
+    incidents_empty: 'No incidents.',
+    i_open: 'open', i_closed: 'closed', i_merged: 'merged',
+    i_reports: '{reports} reports from {authors}+ authors, {cases} cases',
+    i_seen: 'first {first}, last {last}',
+    i_words: 'Tied by: {words}',
+    i_channels: 'Channels: {channels}',
+    i_cases: 'Show its cases',
+    i_title: 'Title',
+    i_rename: 'Rename',
+    i_close: 'Close',
+    i_reopen: 'Open again',
+    i_into: 'Merge into',
+    i_merge: 'Merge',
+    i_merged_into: 'merged into incident {id}',
+    i_done: 'Incident {id} is {status}.',
     words_help: 'One entry per line: a word; a stem ending in * that also catches the word\'s inflections (kusipää* catches kusipäät); or a phrase of words separated by single spaces. A banned word hides the comment, or deletes it if so chosen below; a suspect word sends it to review; allowed words are ones the shipped lexicons flag that this community uses harmlessly. A channel without lists of its own uses the default\'s.',
     w_policy: 'Policy',
     w_channel: 'Or a channel',
@@ -253,7 +272,7 @@ const TEXT = {
     col_text: 'Teksti',
     queue_empty: 'Ei tapauksia näillä ehdoilla.',
     load_more: 'Lataa lisää',
-    queue_hint: 'j / k tai ↓ / ↑ siirtää, Enter tai o avaa, t näyttää kynnysarvot, w sanalistat, ? kaikki pikanäppäimet.',
+    queue_hint: 'j / k tai ↓ / ↑ siirtää, Enter tai o avaa, t näyttää kynnysarvot, w sanalistat, i häiriöt, ? kaikki pikanäppäimet.',
     count: '{n} tapausta',
     count_more: '{n} tapausta näkyvissä, lisää ladattavissa',
     in_queue: 'Jonossa',
@@ -369,6 +388,25 @@ const TEXT = {
     back_hint: 'u tai Esc palaa jonoon, ? näyttää kaikki pikanäppäimet.',
     words: 'Sanalistat',
     k_words: 'sanalistat',
+    incidents: 'Häiriöt',
+    k_incidents: 'häiriöt',
+    f_incident: 'Häiriö',
+    incidents_help: 'Häiriö on monen kirjoittajan ilmoitus samasta ongelmasta käytännön aikaikkunan sisällä. Myöhemmät ilmoitukset liitetään siihen ja niihin vastataan sen tilanteella; suljettuun häiriöön ei enää liitetä ilmoituksia.',
+    incidents_empty: 'Ei häiriöitä.',
+    i_open: 'avoin', i_closed: 'suljettu', i_merged: 'yhdistetty',
+    i_reports: '{reports} ilmoitusta, {authors}+ kirjoittajaa, {cases} tapausta',
+    i_seen: 'ensin {first}, viimeksi {last}',
+    i_words: 'Yhdistävät sanat: {words}',
+    i_channels: 'Kanavat: {channels}',
+    i_cases: 'Näytä tapaukset',
+    i_title: 'Nimi',
+    i_rename: 'Nimeä',
+    i_close: 'Sulje',
+    i_reopen: 'Avaa uudelleen',
+    i_into: 'Yhdistä häiriöön',
+    i_merge: 'Yhdistä',
+    i_merged_into: 'yhdistetty häiriöön {id}',
+    i_done: 'Häiriö {id}: {status}.',
     words_help: 'Yksi merkintä riviä kohden: sana; sanan alku ja * perässä, jolloin myös sanan taivutusmuodot osuvat (kusipää* osuu sanaan kusipäät); tai fraasi, jonka sanat erottaa yksi välilyönti. Kielletty sana piilottaa kommentin, tai poistaa sen, jos alla niin valitaan; epäilyttävä sana lähettää sen tarkistettavaksi; sallitut sanat ovat sanoja, jotka valmiit sanastot merkitsevät mutta joita tämä yhteisö käyttää harmittomasti. Kanava, jolla ei ole omia listoja, käyttää oletuslinjauksen listoja.',
     w_policy: 'Linjaus',
     w_channel: 'Tai kanava',
@@ -460,7 +498,7 @@ const TEXT = {
 
 const ACTIONS = ['allow', 'prioritize', 'review', 'hide', 'delete', 'block_author'];
 const PRIORITIES = ['urgent', 'high', 'normal', 'low'];
-const FILTERS = ['status', 'action', 'priority', 'route', 'channel', 'min_toxicity', 'q'];
+const FILTERS = ['status', 'action', 'priority', 'route', 'incident', 'channel', 'min_toxicity', 'q'];
 const DECISION_KEYS = { a: 'allow', h: 'hide', d: 'delete', b: 'block_author', e: 'escalate' };
 const KEY_STORE = 'seula.key';
 const LANG_STORE = 'seula.lang';
@@ -485,6 +523,7 @@ const state = {
   thresholds: null, // per score, as GET /v1/thresholds gives them
   policy: null, // the default policy in force, for the thresholds it uses
   words: null, // the word-lists view's policy: name, version, inherits, names (in force), stored
+  incidents: null, // the incidents view: status shown and the incidents listed
   teams: [], // every team the policies in force route to (GET /v1/policies)
   busy: false,
 };
@@ -653,6 +692,7 @@ function setLanguage(lang) {
   if (state.view === 'case' && state.current) renderCase();
   if (state.view === 'thresholds' && state.thresholds) renderThresholds();
   if (state.view === 'words' && state.words) renderWords();
+  if (state.view === 'incidents' && state.incidents) renderIncidents();
 }
 
 function fillSelect(name, values, table) {
@@ -669,6 +709,7 @@ function show(view) {
   $('#case-view').hidden = view !== 'case';
   $('#thresholds-view').hidden = view !== 'thresholds';
   $('#words-view').hidden = view !== 'words';
+  $('#incidents-view').hidden = view !== 'incidents';
   for (const link of document.querySelectorAll('a.nav')) {
     if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
@@ -694,6 +735,10 @@ function parseHash() {
   if (path === '/thresholds') {
     const day = (name) => (/^\d{4}-\d{2}-\d{2}$/.test(params.get(name)) ? params.get(name) : undefined);
     return { range: { since: day('since'), until: day('until') } };
+  }
+  if (path === '/incidents') {
+    const status = params.get('status');
+    return { incidents: ['open', 'closed', 'merged', 'all'].includes(status) ? status : 'open' };
   }
   const words = path.match(/^\/words(?:\/(.+))?$/);
   if (words) return { policy: decodeURIComponent(words[1] ?? 'default') };
@@ -722,6 +767,7 @@ function thresholdsHash(range) {
 }
 
 const wordsHash = (name) => `#/words/${encodeURIComponent(name)}`;
+const incidentsHash = (status) => `#/incidents?status=${status}`;
 
 function go(hash) {
   if (location.hash === hash) route();
@@ -729,7 +775,11 @@ function go(hash) {
 }
 
 async function route() {
-  const { range, policy, caseId, filters } = parseHash();
+  const { range, policy, incidents, caseId, filters } = parseHash();
+  if (incidents) {
+    await loadIncidents(incidents);
+    return;
+  }
   if (range) {
     await loadThresholds(range); // the queue's filters stay as they were
     return;
@@ -1414,7 +1464,95 @@ async function activateWords() {
   }
 }
 
-// The thresholds and the word lists: u or Esc goes back to the queue.
+// ---------------------------------------------------------------------------------------------
+// Incidents: many authors reporting one problem. Renamed, closed, opened again and merged
+// through POST /v1/incidents/{id} and …/merge.
+
+async function loadIncidents(status) {
+  const query = status === 'all' ? '' : `&status=${status}`;
+  const page = await attempt(() => api(`/v1/incidents?limit=200${query}`));
+  if (!page) return;
+  state.incidents = { status, items: page.items };
+  $('#incidents-status').value = status;
+  show('incidents');
+  renderIncidents();
+  if (!document.activeElement?.closest('#incidents-view')) $('#incidents-title').focus();
+}
+
+function renderIncidents() {
+  const { items } = state.incidents;
+  const open = items.filter((i) => i.status === 'open');
+  $('#incidents-empty').hidden = items.length > 0;
+  $('#incidents-list').replaceChildren(...items.map((i) => incidentCard(i, open)));
+}
+
+function incidentCard(incident, open) {
+  const when = (at) => new Date(at).toLocaleString(state.lang === 'fi' ? 'fi-FI' : 'en-GB');
+  const status = incident.status === 'merged'
+    ? t('i_merged_into', { id: incident.merged_into })
+    : t(`i_${incident.status}`);
+  const parts = [
+    h('h2', {}, `${incident.title} `, h('span', { class: `badge ${incident.status}` }, status), h('span', { class: 'muted' }, ` #${incident.id}`)),
+    h('p', {}, t('i_reports', { reports: incident.reports, authors: incident.authors, cases: incident.cases }),
+      ' · ', t('i_seen', { first: when(incident.first_seen), last: when(incident.last_seen) })),
+    h('p', { class: 'muted' }, t('i_words', { words: incident.words.join(', ') }),
+      incident.channels.length ? ` · ${t('i_channels', { channels: incident.channels.join(', ') })}` : ''),
+    h('p', {}, h('a', { href: `#/cases?status=all&incident=${incident.id}` }, t('i_cases'))),
+  ];
+  if (incident.status !== 'merged') {
+    const rename = h('form', { class: 'inline rename' },
+      h('label', {}, h('span', {}, t('i_title')), h('input', { name: 'title', type: 'text', value: incident.title, maxlength: '200', required: '' })),
+      h('button', { type: 'submit' }, t('i_rename')));
+    rename.addEventListener('submit', (e) => {
+      e.preventDefault();
+      changeIncident(incident.id, { title: rename.elements.title.value.trim() });
+    });
+    const toggle = h('button', { type: 'button', class: 'toggle' }, t(incident.status === 'open' ? 'i_close' : 'i_reopen'));
+    toggle.addEventListener('click', () => changeIncident(incident.id, { status: incident.status === 'open' ? 'closed' : 'open' }));
+    parts.push(h('div', { class: 'actions' }, rename, toggle));
+    const others = open.filter((o) => o.id !== incident.id);
+    if (others.length) {
+      const merge = h('form', { class: 'inline merge' },
+        h('label', {}, h('span', {}, t('i_into')),
+          h('select', { name: 'into' }, ...others.map((o) => h('option', { value: String(o.id) }, `#${o.id} ${o.title}`)))),
+        h('button', { type: 'submit' }, t('i_merge')));
+      merge.addEventListener('submit', (e) => {
+        e.preventDefault();
+        mergeIncident(incident.id, Number(merge.elements.into.value));
+      });
+      parts.push(merge);
+    }
+  }
+  return h('article', { class: 'incident', 'data-id': String(incident.id) }, ...parts);
+}
+
+async function changeIncident(id, body) {
+  if (state.busy) return;
+  state.busy = true;
+  try {
+    const done = await attempt(() => api(`/v1/incidents/${id}`, { method: 'POST', body }));
+    if (!done) return;
+    await loadIncidents(state.incidents.status);
+    say(t('i_done', { id, status: t(`i_${done.status}`) }), 'ok');
+  } finally {
+    state.busy = false;
+  }
+}
+
+async function mergeIncident(id, into) {
+  if (state.busy) return;
+  state.busy = true;
+  try {
+    const done = await attempt(() => api(`/v1/incidents/${id}/merge`, { method: 'POST', body: { into } }));
+    if (!done) return;
+    await loadIncidents(state.incidents.status);
+    say(t('i_done', { id, status: t('i_merged_into', { id: into }) }), 'ok');
+  } finally {
+    state.busy = false;
+  }
+}
+
+// The thresholds, the word lists and the incidents: u or Esc goes back to the queue.
 function backKey(key) {
   if (key !== 'Escape' && key !== 'u') return false;
   go(queueHash());
@@ -1447,7 +1585,7 @@ function onKey(e) {
     e.preventDefault();
     return;
   }
-  const keys = { queue: queueKey, case: caseKey, thresholds: backKey, words: backKey }[state.view];
+  const keys = { queue: queueKey, case: caseKey, thresholds: backKey, words: backKey, incidents: backKey }[state.view];
   if (keys?.(key, e)) e.preventDefault();
 }
 
@@ -1478,6 +1616,9 @@ function queueKey(key, e) {
       return true;
     case 'w':
       go(wordsHash(state.words?.name ?? 'default'));
+      return true;
+    case 'i':
+      go(incidentsHash(state.incidents?.status ?? 'open'));
       return true;
     default:
       return false;
@@ -1560,6 +1701,7 @@ function start() {
     go(wordsHash(pick.elements.channel.value.trim() || pick.elements.policy.value));
   });
   pick.elements.policy.addEventListener('change', () => go(wordsHash(pick.elements.policy.value)));
+  $('#incidents-status').addEventListener('change', (e) => go(incidentsHash(e.target.value)));
   $('#words-form').addEventListener('submit', (e) => {
     e.preventDefault();
     saveWords();
