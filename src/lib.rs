@@ -24,6 +24,7 @@ pub mod policy;
 pub mod register;
 pub mod scoring;
 pub mod signals;
+pub mod stats;
 pub mod train;
 
 use std::sync::Arc;

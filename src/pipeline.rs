@@ -118,6 +118,7 @@ impl Outcome {
             history: self.history,
             notices: &self.decision.notices,
             incident: self.decision.incident,
+            intents: &self.decision.intents,
         }
     }
 }

@@ -373,6 +373,8 @@ async fn repeat_offenders_escalate() {
 async fn health_readiness_metrics_and_unknown_paths() {
     let app = spawn_app().await;
     app.score(&contract_example()).await;
+    let lead = json!({"id": "lead", "text": "Where can I buy the new Pro model? I would like to order two."});
+    app.score(&lead).await;
     assert_eq!(
         app.get("/healthz").await,
         (StatusCode::OK, "ok".to_string())
@@ -384,11 +386,13 @@ async fn health_readiness_metrics_and_unknown_paths() {
     let (status, metrics) = app.get("/metrics").await;
     assert_eq!(status, StatusCode::OK);
     for needle in [
-        "seula_requests_total{endpoint=\"score\",status=\"200\"} 1",
+        "seula_requests_total{endpoint=\"score\",status=\"200\"} 2",
         "seula_stage_duration_seconds_bucket{",
         "stage=\"normalize\"",
         "stage=\"register\"",
         "seula_actions_total{action=\"review\"} 1",
+        "seula_intents_total{intent=\"purchase_intent\"} 1",
+        "seula_routes_total{route=\"sales\"} 1",
         // The contract example was due on 2026-11-22 and nobody has answered it.
         "seula_cases_overdue 1",
     ] {

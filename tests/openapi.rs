@@ -311,6 +311,8 @@ async fn the_served_document_is_the_codes_and_every_answer_matches_it() {
         ("/v1/policies", "/v1/policies", ok),
         ("/v1/thresholds", "/v1/thresholds", ok),
         ("/v1/notifications", "/v1/notifications?status=failed", ok),
+        ("/v1/stats", "/v1/stats?bucket=hour&by=intent", ok),
+        ("/v1/stats", "/v1/stats?by=colour", StatusCode::BAD_REQUEST),
     ] {
         doc.call(&app, get(template, path), expect).await;
     }

@@ -1,8 +1,7 @@
-//! Prometheus metrics, all named `seula_…`: requests, per-stage latency, actions taken, and the
+//! Prometheus metrics, all named `seula_…`: requests, per-stage latency, actions taken, intents
+//! and routes, and the
 //! register's reply-time figures (open cases past their target, cases answered late) and the
 //! deliveries waiting in the outbox, read from the register at each scrape; notifications sent.
-
-use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -11,8 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::domain::Action;
-use crate::pipeline::Stage;
+use crate::domain::Route;
+use crate::pipeline::Outcome;
 use crate::register::Then;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -32,6 +31,17 @@ struct ActionLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IntentLabels {
+    intent: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    /// A team of the policies in force, or `none`.
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryLabels {
     event: String,
     /// `delivered`, `retried` or `failed`.
@@ -43,6 +53,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     stages: Family<StageLabels, Histogram>,
     actions: Family<ActionLabels, Counter>,
+    intents: Family<IntentLabels, Counter>,
+    routes: Family<RouteLabels, Counter>,
     overdue: Gauge,
     answered_late: Gauge,
     panics: Counter,
@@ -79,6 +91,18 @@ impl Default for Metrics {
             "actions",
             "Scored comments by recommended action",
             actions.clone(),
+        );
+        let intents = Family::<IntentLabels, Counter>::default();
+        registry.register(
+            "intents",
+            "Scored comments by each intent they carry",
+            intents.clone(),
+        );
+        let routes = Family::<RouteLabels, Counter>::default();
+        registry.register(
+            "routes",
+            "Scored comments by the team they are routed to (none: no route)",
+            routes.clone(),
         );
         let overdue = Gauge::default();
         registry.register(
@@ -121,6 +145,8 @@ impl Default for Metrics {
             requests,
             stages,
             actions,
+            intents,
+            routes,
             overdue,
             answered_late,
             panics,
@@ -138,8 +164,9 @@ impl Metrics {
             .inc();
     }
 
-    /// One scored comment: its stage timings and its action.
-    pub fn scored(&self, stages: &[(Stage, Duration)], total: Duration, action: Action) {
+    /// One scored comment: its stage timings, its action, its intents and its route.
+    pub fn scored(&self, outcome: &Outcome) {
+        let (stages, total, decision) = (&outcome.stages, outcome.took, &outcome.decision);
         for (stage, took) in stages {
             self.stages
                 .get_or_create(&StageLabels {
@@ -152,7 +179,20 @@ impl Metrics {
             .observe(total.as_secs_f64());
         self.actions
             .get_or_create(&ActionLabels {
-                action: action.as_str(),
+                action: decision.action.as_str(),
+            })
+            .inc();
+        for intent in &decision.intents {
+            self.intents
+                .get_or_create(&IntentLabels {
+                    intent: intent.intent.as_str(),
+                })
+                .inc();
+        }
+        let route = decision.route.as_ref().map_or("none", Route::as_str);
+        self.routes
+            .get_or_create(&RouteLabels {
+                route: route.to_string(),
             })
             .inc();
     }

@@ -10,6 +10,7 @@ pub mod page;
 pub mod perspective;
 pub mod policies;
 pub mod server;
+pub mod stats;
 pub mod wire;
 
 use std::any::Any;
@@ -60,8 +61,7 @@ impl AppState {
     /// After a comment is scored: its figures, and the outbox woken for the deliveries recorded
     /// with it.
     pub fn scored(&self, outcome: &crate::pipeline::Outcome) {
-        self.metrics
-            .scored(&outcome.stages, outcome.took, outcome.decision.action);
+        self.metrics.scored(outcome);
         if outcome.case_id.is_some() && !outcome.decision.notices.is_empty() {
             self.outbox.wake();
         }
@@ -117,6 +117,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi_document))
         .merge(cases::routes())
         .merge(incidents::routes())
+        .merge(stats::routes())
         .merge(policies::routes())
         .merge(page::routes())
         .merge(perspective::routes())

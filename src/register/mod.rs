@@ -132,6 +132,8 @@ pub struct NewCase<'a> {
     pub notices: &'a [Notice],
     /// The open incident it joins.
     pub incident: Option<i64>,
+    /// The intents it carries, strongest first.
+    pub intents: &'a [crate::signals::intents::IntentScore],
 }
 
 /// Whether a decision goes into the register: anything but `allow`, anything urgent, anything
@@ -440,6 +442,18 @@ impl Register {
         who: &str,
     ) -> Result<Option<Incident>, RegisterError> {
         on_backend!(self, store => store.merge_incident(from, into, who))
+    }
+
+    /// The cases recorded in `[since, until)` as the trends read them, oldest first, at most
+    /// `limit`; and the times incidents opened in it.
+    pub async fn trend_rows(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<(Vec<crate::stats::Row>, Vec<DateTime<Utc>>), RegisterError> {
+        let (rows, opened) = on_backend!(self, store => store.trend_rows(since, until, limit))?;
+        Ok((rows.into_iter().map(Into::into).collect(), opened))
     }
 
     /// Whether the database answers.

@@ -547,3 +547,33 @@ pub struct IncidentChange {
     #[serde(default)]
     pub status: Option<String>,
 }
+
+/// A case as the trends read it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TrendRow {
+    pub recorded_at: DateTime<Utc>,
+    pub action: String,
+    pub priority: String,
+    pub route: Option<String>,
+    pub channel: Option<String>,
+    pub sentiment: Json<Value>,
+    pub intents: Option<Json<Vec<String>>>,
+    pub respond_by: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+impl From<TrendRow> for crate::stats::Row {
+    fn from(r: TrendRow) -> Self {
+        Self {
+            recorded_at: r.recorded_at,
+            action: r.action,
+            priority: r.priority,
+            route: r.route,
+            channel: r.channel,
+            sentiment: r.sentiment.0["label"].as_str().map(String::from),
+            intents: r.intents.map(|i| i.0).unwrap_or_default(),
+            respond_by: r.respond_by,
+            answered_at: r.answered_at,
+        }
+    }
+}

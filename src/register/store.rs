@@ -26,7 +26,7 @@ use super::model::{
     Attempt, AuditEntry, AuthorDetail, AuthorExport, AuthorSummary, CaseDetail, CaseEvidence,
     CaseFilter, CaseSummary, Claim, Cursor, DecisionRecord, Delivery, DueDelivery, Erasure,
     Incident, IncidentChange, IncidentDetail, LabelledCase, NewDecision, NewIncident, Page,
-    PolicyVersion, QuotingRow, RecordedRow, Status, Then, Tried, Verdict,
+    PolicyVersion, QuotingRow, RecordedRow, Status, Then, TrendRow, Tried, Verdict,
 };
 use super::{NewCase, RegisterError};
 use crate::domain::{Action, Route};
@@ -152,6 +152,7 @@ where
     for<'r> DueDelivery: FromRow<'r, DB::Row>,
     for<'r> Attempt: FromRow<'r, DB::Row>,
     for<'r> Incident: FromRow<'r, DB::Row>,
+    for<'r> TrendRow: FromRow<'r, DB::Row>,
     String: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
     DateTime<Utc>: for<'r> Decode<'r, DB>,
     f64: for<'q> Encode<'q, DB> + Type<DB>,
@@ -249,8 +250,8 @@ where
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO moderation_case (comment_id, channel, thread_id, author_id, language, text, action, priority, \
              route, scores, sentiment, signals, reasons, policy_name, policy_version, model_version, created_at, recorded_at, \
-             respond_by, outcome, protective, author_removed, recommendations, incident_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $7, $20, $21, $22, $23) \
+             respond_by, outcome, protective, author_removed, recommendations, incident_id, intents) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $7, $20, $21, $22, $23, $24) \
              ON CONFLICT (comment_id) DO NOTHING RETURNING id",
         )
         .bind(case.comment_id)
@@ -276,6 +277,7 @@ where
         .bind(i64::from(case.history.removed))
         .bind(json(case.recommendations)?)
         .bind(incident)
+        .bind(json(&case.intents.iter().map(|i| i.intent).collect::<Vec<_>>())?)
         .fetch_optional(&mut **tx)
         .await?;
         let Some(id) = inserted else {
@@ -619,6 +621,34 @@ where
         Self::write_audit(&mut tx, row).await?;
         tx.commit().await?;
         Ok(self.incident(into).await?.map(|d| d.incident))
+    }
+
+    /// The cases recorded in `[since, until)`, oldest first, at most `limit`; and the times
+    /// incidents opened in it.
+    pub async fn trend_rows(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<(Vec<TrendRow>, Vec<DateTime<Utc>>), RegisterError> {
+        let rows = sqlx::query_as::<_, TrendRow>(
+            "SELECT recorded_at, action, priority, route, channel, sentiment, intents, \
+             respond_by, answered_at FROM moderation_case \
+             WHERE recorded_at >= $1 AND recorded_at < $2 ORDER BY recorded_at, id LIMIT $3",
+        )
+        .bind(since)
+        .bind(until)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        let opened = sqlx::query_scalar(
+            "SELECT opened_at FROM incident WHERE opened_at >= $1 AND opened_at < $2",
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((rows, opened))
     }
 
     pub async fn lease_due(
