@@ -109,11 +109,14 @@ pub struct Report {
 
 impl Report {
     /// The comment as a report, when it reports a problem and has key words.
+    /// A comment without an author counts as one anonymous author per channel, so anonymous
+    /// comments alone cannot make an incident look widely reported. Words of the customer's
+    /// personal data are never key words.
     pub fn of(
         text: &NormalizedText,
         signals: &Signals,
         intents: &[IntentScore],
-        author: &str,
+        author: Option<&str>,
         channel: Option<&str>,
         at: DateTime<Utc>,
     ) -> Option<Self> {
@@ -129,6 +132,10 @@ impl Report {
             if word.chars().count() < 3
                 || !word.chars().all(char::is_alphabetic)
                 || STOP_WORDS.contains(word.as_str())
+                || signals
+                    .personal_data
+                    .iter()
+                    .any(|p| p.span.overlaps(token.span))
             {
                 continue;
             }
@@ -145,10 +152,14 @@ impl Report {
             .iter()
             .max_by(|x, y| x.weight.total_cmp(&y.weight))
             .map(|c| c.category);
+        let who = match author {
+            Some(id) => format!("author:{id}"),
+            None => format!("anonymous:{}", channel.unwrap_or_default()),
+        };
         (!words.is_empty()).then(|| Self {
             words,
             category,
-            author: xxh3_64(author.as_bytes()),
+            author: xxh3_64(who.as_bytes()),
             channel: channel.map(String::from),
             at,
         })
@@ -190,21 +201,32 @@ impl Opening {
 /// What a report is to the incidents.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sighting {
-    /// One of a group still below an incident.
-    Member { group: u64 },
-    /// It tips its group into an incident, which the caller opens.
+    /// One of a group still below an incident: `member` names it for [`Memory::noted`].
+    Member { group: u64, member: u64 },
+    /// It tips its group into an incident, which the caller opens, then calls
+    /// [`Memory::opened`] (or [`Memory::not_opened`] if it could not).
     Opens(Opening),
     /// It joins an incident already open.
-    Joins { incident: i64, words: Vec<String> },
+    Joins { incident: i64 },
 }
 
 #[derive(Debug)]
 struct Member {
+    id: u64,
     author: u64,
     at: DateTime<Utc>,
     keys: Vec<String>,
     category: Option<Category>,
     case: Option<i64>,
+}
+
+/// Where a group stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Standing {
+    Counting,
+    /// A caller is opening its incident in the register.
+    Opening,
+    Incident(i64),
 }
 
 #[derive(Debug)]
@@ -216,37 +238,47 @@ struct Group {
     channels: Vec<String>,
     first_seen: DateTime<Utc>,
     last_seen: DateTime<Utc>,
-    /// Set once the group is an incident (or while the caller opens it: `Some(0)`).
-    incident: Option<i64>,
-    /// The incident's words, fixed when it opened.
-    words: Vec<(String, String)>,
-    /// Cases noted while the incident was being opened, to link once it has its id.
-    late: Vec<i64>,
+    standing: Standing,
+    /// The incident's key words, fixed when it opened.
+    words: Vec<String>,
+    /// Members' cases noted while the incident was being opened, to link once it has its id.
+    late: Vec<(u64, i64)>,
 }
 
 impl Group {
-    /// Words at least [`TYING`] of the reports carry, and at least two once there are two: a
-    /// group is tied by what its reports share, not by any one report's words.
-    fn tying(&self) -> impl Iterator<Item = &str> {
+    /// How many members a word must be in to tie the group: [`TYING`] of them, and at least
+    /// two once there are two, so a group is tied by what its reports share, not by any one
+    /// report's words.
+    fn least(&self) -> u32 {
         let n = self.members.len();
-        let least = ((TYING * n as f32).ceil() as usize).max(n.min(2)) as u32;
-        self.counts
-            .iter()
-            .filter(move |(_, (n, _))| *n >= least)
-            .map(|(k, _)| k.as_str())
+        ((TYING * n as f32).ceil() as usize).max(n.min(2)) as u32
     }
 
+    /// The report's keys that tie it to the group.
     fn shared(&self, report: &Report) -> usize {
-        if self.incident.is_some() {
-            let words: HashSet<&str> = self.words.iter().map(|(k, _)| k.as_str()).collect();
-            return report.keys().filter(|k| words.contains(k)).count();
+        match self.standing {
+            Standing::Counting => {
+                let least = self.least();
+                report
+                    .keys()
+                    .filter(|k| self.counts.get(*k).is_some_and(|(n, _)| *n >= least))
+                    .count()
+            }
+            _ => report
+                .keys()
+                .filter(|k| self.words.iter().any(|w| w == k))
+                .count(),
         }
-        let tying: HashSet<&str> = self.tying().collect();
-        report.keys().filter(|k| tying.contains(k)).count()
     }
 
-    fn add(&mut self, report: &Report, window: TimeDelta) {
+    fn live(&self, since: DateTime<Utc>) -> bool {
+        self.standing != Standing::Counting || self.last_seen >= since
+    }
+
+    /// Adds the report; the keys no member carries any more, to take out of the index.
+    fn add(&mut self, id: u64, report: &Report, window: TimeDelta) -> Vec<String> {
         self.members.push_back(Member {
+            id,
             author: report.author,
             at: report.at,
             keys: report.keys().map(String::from).collect(),
@@ -266,31 +298,36 @@ impl Group {
         }
         self.category = self.category.or(report.category);
         self.last_seen = self.last_seen.max(report.at);
-        self.prune(report.at - window);
-    }
-
-    /// Forgets reports older than `since`, and the oldest beyond [`MEMBERS`].
-    fn prune(&mut self, since: DateTime<Utc>) {
+        let since = report.at - window;
+        let mut gone = Vec::new();
         while self
             .members
             .front()
             .is_some_and(|m| m.at < since || self.members.len() > MEMBERS)
         {
-            let Some(gone) = self.members.pop_front() else {
-                break;
-            };
-            for key in gone.keys {
-                if let Some((n, _)) = self.counts.get_mut(&key) {
-                    *n -= 1;
-                    if *n == 0 {
-                        self.counts.remove(&key);
-                    }
-                }
+            if let Some(m) = self.members.pop_front() {
+                gone.extend(self.forget(&m.keys));
             }
         }
         if let Some(first) = self.members.front() {
             self.first_seen = self.first_seen.max(first.at);
         }
+        gone
+    }
+
+    /// Takes a member's keys out of the counts; those no member carries now.
+    fn forget(&mut self, keys: &[String]) -> Vec<String> {
+        let mut gone = Vec::new();
+        for key in keys {
+            if let Some((n, _)) = self.counts.get_mut(key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.counts.remove(key);
+                    gone.push(key.clone());
+                }
+            }
+        }
+        gone
     }
 
     fn authors(&self) -> u32 {
@@ -299,10 +336,11 @@ impl Group {
     }
 
     fn opening(&self, group: u64) -> Opening {
+        let least = self.least();
         let mut words: Vec<(&String, &(u32, String))> = self
             .counts
             .iter()
-            .filter(|(k, _)| self.tying().any(|t| t == k.as_str()))
+            .filter(|(_, (n, _))| *n >= least)
             .collect();
         words.sort_by(|x, y| y.1.0.cmp(&x.1.0).then_with(|| x.0.cmp(y.0)));
         Opening {
@@ -326,8 +364,9 @@ impl Group {
 #[derive(Debug, Default)]
 struct Inner {
     groups: HashMap<u64, Group>,
-    /// Key word → groups that carry it (some may be gone; checked when read).
+    /// Key word → the groups that carry it now.
     index: HashMap<String, Vec<u64>>,
+    /// Names groups and members.
     next: u64,
 }
 
@@ -342,78 +381,61 @@ impl Memory {
     /// reports can join it. One the memory holds already stays as it is.
     pub fn restore(&self, incident: i64, words: &[String], category: Option<Category>) {
         let mut inner = self.lock();
-        if inner.groups.values().any(|g| g.incident == Some(incident)) {
+        let standing = Standing::Incident(incident);
+        if inner.groups.values().any(|g| g.standing == standing) {
             return;
         }
-        let id = inner.new_group(GroupSeed {
-            incident: Some(incident),
-            words: words.iter().map(|w| (stem(w), w.clone())).collect(),
-            category,
-            at: Utc::now(),
-        });
-        inner.index_words(id);
+        let id = inner.new_group(category, Utc::now());
+        let keys: Vec<String> = words.iter().map(|w| stem(w)).collect();
+        if let Some(g) = inner.groups.get_mut(&id) {
+            g.standing = standing;
+            g.words = keys.clone();
+        }
+        inner.index_keys(id, keys);
     }
 
     /// Where `report` stands under `rules`: in a group, opening an incident, or joining one.
     pub fn observe(&self, report: &Report, rules: &Rules) -> Sighting {
         let window = TimeDelta::minutes(rules.window_minutes.into());
         let mut inner = self.lock();
-        let best = inner.best(report, rules, window);
-        let id = best.unwrap_or_else(|| {
-            inner.new_group(GroupSeed {
-                incident: None,
-                words: Vec::new(),
-                category: report.category,
-                at: report.at,
-            })
-        });
+        let found = inner.best(report, rules, report.at - window);
+        let id = found.unwrap_or_else(|| inner.new_group(report.category, report.at));
+        inner.next += 1;
+        let member = inner.next;
         let Some(group) = inner.groups.get_mut(&id) else {
-            return Sighting::Member { group: id };
+            return Sighting::Member { group: id, member };
         };
-        if let Some(incident) = group.incident.filter(|i| *i > 0) {
+        if let Standing::Incident(incident) = group.standing {
             group.last_seen = group.last_seen.max(report.at);
-            let words = group.words.iter().map(|(_, w)| w.clone()).collect();
-            return Sighting::Joins { incident, words };
+            return Sighting::Joins { incident };
         }
-        group.add(report, window);
-        let opens = group.incident.is_none() && group.authors() >= rules.authors;
-        let mut opening = None;
-        if opens {
-            group.incident = Some(0);
-            let o = group.opening(id);
-            group.words = o.words.iter().map(|w| (stem(w), w.clone())).collect();
-            opening = Some((o, group.category));
-        }
-        for key in report.keys() {
-            let ids = inner.index.entry(key.to_string()).or_default();
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        match opening {
-            Some((mut o, category)) => {
-                let words: Vec<String> = o.words.iter().map(|w| stem(w)).collect();
-                let shared = rules.shared_words as usize;
-                o.cases.extend(inner.adopt(id, &words, category, shared));
-                Sighting::Opens(o)
-            }
-            None => Sighting::Member { group: id },
-        }
+        let gone = group.add(member, report, window);
+        let sighting = if group.standing == Standing::Counting && group.authors() >= rules.authors {
+            group.standing = Standing::Opening;
+            let opening = group.opening(id);
+            group.words = opening.words.iter().map(|w| stem(w)).collect();
+            Sighting::Opens(opening)
+        } else {
+            Sighting::Member { group: id, member }
+        };
+        inner.unindex(id, &gone);
+        inner.index_keys(id, report.keys().map(String::from).collect());
+        sighting
     }
 
     /// A member's case, once recorded: the incident's id if its group opened one meanwhile
     /// (the caller links the case), otherwise `None` and the case is linked when it opens.
-    pub fn noted(&self, group: u64, case: i64) -> Option<i64> {
+    pub fn noted(&self, group: u64, member: u64, case: i64) -> Option<i64> {
         let mut inner = self.lock();
         let g = inner.groups.get_mut(&group)?;
-        match g.incident {
-            Some(0) => {
-                g.late.push(case);
+        match g.standing {
+            Standing::Opening => {
+                g.late.push((member, case));
                 None
             }
-            Some(incident) => Some(incident),
-            None => {
-                if let Some(m) = g.members.iter_mut().rev().find(|m| m.case.is_none()) {
+            Standing::Incident(incident) => Some(incident),
+            Standing::Counting => {
+                if let Some(m) = g.members.iter_mut().find(|m| m.id == member) {
                     m.case = Some(case);
                 }
                 None
@@ -422,40 +444,58 @@ impl Memory {
     }
 
     /// The register opened the group's incident as `incident`: later reports join it. The
-    /// cases noted while it opened, to link.
-    pub fn opened(&self, group: u64, incident: i64) -> Vec<i64> {
+    /// cases to link now: those noted while it opened, and the recorded reports of other
+    /// groups that share `shared` of its words (a report that came before the incident's words
+    /// were clear may have gone to another group), taken out of those groups.
+    pub fn opened(&self, group: u64, incident: i64, shared: usize) -> Vec<i64> {
         let mut inner = self.lock();
         let Some(g) = inner.groups.get_mut(&group) else {
             return Vec::new();
         };
-        g.incident = Some(incident);
+        g.standing = Standing::Incident(incident);
+        let mut cases: Vec<i64> = g.late.drain(..).map(|(_, case)| case).collect();
+        let (words, category) = (g.words.clone(), g.category);
+        let counted: Vec<String> = g.counts.keys().cloned().collect();
         g.members.clear();
         g.counts.clear();
-        let late = std::mem::take(&mut g.late);
-        inner.index_words(group);
-        late
+        inner.unindex(group, &counted);
+        inner.index_keys(group, words.clone());
+        cases.extend(inner.adopt(group, &words, category, shared));
+        cases
     }
 
-    /// Opening failed: the group goes back to counting.
+    /// Opening failed: the group goes back to counting, the cases noted meanwhile kept.
     pub fn not_opened(&self, group: u64) {
         if let Some(g) = self.lock().groups.get_mut(&group) {
-            g.incident = None;
+            g.standing = Standing::Counting;
             g.words.clear();
+            for (member, case) in std::mem::take(&mut g.late) {
+                if let Some(m) = g.members.iter_mut().find(|m| m.id == member) {
+                    m.case = Some(case);
+                }
+            }
         }
     }
 
     /// A moderator closed the incident: later reports no longer join it.
     pub fn closed(&self, incident: i64) {
-        self.lock()
+        let mut inner = self.lock();
+        let gone: Vec<u64> = inner
             .groups
-            .retain(|_, g| g.incident != Some(incident));
+            .iter()
+            .filter(|(_, g)| g.standing == Standing::Incident(incident))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            inner.remove(id);
+        }
     }
 
     /// A moderator merged incident `from` into `into`: later reports of either join `into`.
     pub fn merged(&self, from: i64, into: i64) {
         for g in self.lock().groups.values_mut() {
-            if g.incident == Some(from) {
-                g.incident = Some(into);
+            if g.standing == Standing::Incident(from) {
+                g.standing = Standing::Incident(into);
             }
         }
     }
@@ -466,15 +506,8 @@ impl Memory {
     }
 }
 
-struct GroupSeed {
-    incident: Option<i64>,
-    words: Vec<(String, String)>,
-    category: Option<Category>,
-    at: DateTime<Utc>,
-}
-
 impl Inner {
-    fn new_group(&mut self, seed: GroupSeed) -> u64 {
+    fn new_group(&mut self, category: Option<Category>, at: DateTime<Utc>) -> u64 {
         if self.groups.len() >= GROUPS + INCIDENTS {
             self.evict();
         }
@@ -485,23 +518,19 @@ impl Inner {
             Group {
                 members: VecDeque::new(),
                 counts: HashMap::new(),
-                category: seed.category,
+                category,
                 channels: Vec::new(),
-                first_seen: seed.at,
-                last_seen: seed.at,
-                incident: seed.incident,
-                words: seed.words,
+                first_seen: at,
+                last_seen: at,
+                standing: Standing::Counting,
+                words: Vec::new(),
                 late: Vec::new(),
             },
         );
         id
     }
 
-    fn index_words(&mut self, id: u64) {
-        let Some(g) = self.groups.get(&id) else {
-            return;
-        };
-        let keys: Vec<String> = g.words.iter().map(|(k, _)| k.clone()).collect();
+    fn index_keys(&mut self, id: u64, keys: Vec<String>) {
         for key in keys {
             let ids = self.index.entry(key).or_default();
             if !ids.contains(&id) {
@@ -510,8 +539,27 @@ impl Inner {
         }
     }
 
-    /// The group `report` belongs to: the one sharing the most words, at least the rules'.
-    fn best(&mut self, report: &Report, rules: &Rules, window: TimeDelta) -> Option<u64> {
+    fn unindex(&mut self, id: u64, keys: &[String]) {
+        for key in keys {
+            if let Some(ids) = self.index.get_mut(key) {
+                ids.retain(|g| *g != id);
+                if ids.is_empty() {
+                    self.index.remove(key);
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Some(g) = self.groups.remove(&id) {
+            let keys: Vec<String> = g.counts.into_keys().chain(g.words).collect();
+            self.unindex(id, &keys);
+        }
+    }
+
+    /// The group `report` belongs to: the live one sharing the most words, at least the
+    /// rules'. Groups found gone stale on the way are dropped.
+    fn best(&mut self, report: &Report, rules: &Rules, since: DateTime<Utc>) -> Option<u64> {
         let mut candidates: Vec<u64> = report
             .keys()
             .filter_map(|k| self.index.get(k))
@@ -520,31 +568,34 @@ impl Inner {
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
-        let since = report.at - window;
-        candidates
-            .into_iter()
-            .filter_map(|id| {
-                let g = self.groups.get(&id)?;
-                let live = g.incident.is_some() || g.last_seen >= since;
-                let compatible = match (g.category, report.category) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => true,
-                };
-                let shared = g.shared(report);
-                (live && compatible && shared >= rules.shared_words as usize).then_some((
-                    shared,
-                    g.incident.is_some(),
-                    g.last_seen,
-                    id,
-                ))
-            })
-            .max()
-            .map(|(_, _, _, id)| id)
+        let mut stale = Vec::new();
+        let mut best = None;
+        for id in candidates {
+            let Some(g) = self.groups.get(&id) else {
+                continue;
+            };
+            if !g.live(since) {
+                stale.push(id);
+                continue;
+            }
+            let compatible = match (g.category, report.category) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            };
+            let shared = if compatible { g.shared(report) } else { 0 };
+            let incident = g.standing != Standing::Counting;
+            if shared >= rules.shared_words as usize {
+                best = best.max(Some((shared, incident, g.last_seen, id)));
+            }
+        }
+        for id in stale {
+            self.remove(id);
+        }
+        best.map(|(_, _, _, id)| id)
     }
 
-    /// The recorded reports of other groups that share `shared` of a new incident's words
-    /// (a report that came before the incident's words were clear may have joined another
-    /// group): taken out of their groups, their cases to link to the incident.
+    /// The recorded reports of groups still counting that share `shared` of the incident's
+    /// `words` (and its category): taken out of their groups, their cases returned.
     fn adopt(
         &mut self,
         incident: u64,
@@ -563,9 +614,12 @@ impl Inner {
         groups.dedup();
         let mut cases = Vec::new();
         for id in groups {
-            let Some(g) = self.groups.get_mut(&id).filter(|g| g.incident.is_none()) else {
+            let Some(g) = self.groups.get_mut(&id) else {
                 continue;
             };
+            if g.standing != Standing::Counting {
+                continue;
+            }
             let fits = |m: &Member| {
                 (m.category.is_none() || category.is_none() || m.category == category)
                     && m.case.is_some()
@@ -573,35 +627,27 @@ impl Inner {
             };
             let (taken, kept): (Vec<Member>, Vec<Member>) = g.members.drain(..).partition(fits);
             g.members = kept.into();
+            let mut gone = Vec::new();
             for m in taken {
-                for key in &m.keys {
-                    if let Some((n, _)) = g.counts.get_mut(key) {
-                        *n = n.saturating_sub(1);
-                    }
-                }
+                gone.extend(g.forget(&m.keys));
                 cases.extend(m.case);
             }
-            g.counts.retain(|_, (n, _)| *n > 0);
+            self.unindex(id, &gone);
         }
         cases
     }
 
-    /// Makes room: groups below an incident seen least recently first, then incidents.
+    /// Makes room: groups still counting seen least recently first, then incidents.
     fn evict(&mut self) {
         let mut order: Vec<(bool, DateTime<Utc>, u64)> = self
             .groups
             .iter()
-            .map(|(id, g)| (g.incident.is_some(), g.last_seen, *id))
+            .map(|(id, g)| (g.standing != Standing::Counting, g.last_seen, *id))
             .collect();
         order.sort();
         for (_, _, id) in order.into_iter().take(GROUPS / 4) {
-            self.groups.remove(&id);
+            self.remove(id);
         }
-        let groups = &self.groups;
-        self.index.retain(|_, ids| {
-            ids.retain(|id| groups.contains_key(id));
-            !ids.is_empty()
-        });
     }
 }
 
@@ -633,7 +679,7 @@ mod tests {
             &normalize(text),
             &signals,
             &[],
-            author,
+            Some(author),
             Some("facebook"),
             at,
         )
@@ -652,8 +698,8 @@ mod tests {
         for (i, (text, author, minutes)) in texts.iter().enumerate() {
             let sighting = memory.observe(&report(text, author, OUTAGE, *minutes), &RULES);
             match sighting {
-                Sighting::Member { group } => {
-                    assert_eq!(memory.noted(group, i as i64 + 1), None);
+                Sighting::Member { group, member } => {
+                    assert_eq!(memory.noted(group, member, i as i64 + 1), None);
                 }
                 Sighting::Opens(o) => opening = Some(o),
                 Sighting::Joins { .. } => panic!("no incident is open yet"),
@@ -676,7 +722,7 @@ mod tests {
             &normalize("Kiitos, hyvää päivää"),
             &Signals::default(),
             &[],
-            "a",
+            Some("a"),
             None,
             Utc::now(),
         );
@@ -705,10 +751,10 @@ mod tests {
         assert_eq!(opening.cases, [1, 2, 3]);
         assert_eq!((opening.authors, opening.reports), (3, 4));
         assert_eq!(opening.title(), "outage: omapankissa, pikamaksu, toimi");
-        assert_eq!(memory.opened(opening.group, 7), Vec::<i64>::new());
+        assert_eq!(memory.opened(opening.group, 7, 2), Vec::<i64>::new());
         let later = memory.observe(&report("omapankki pikamaksu rikki", "d", OUTAGE, 4), &RULES);
         assert!(
-            matches!(later, Sighting::Joins { incident: 7, .. }),
+            matches!(later, Sighting::Joins { incident: 7 }),
             "{later:?}"
         );
         let other = memory.observe(&report("Laskun eräpäivä siirtyi", "e", OUTAGE, 5), &RULES);
@@ -747,14 +793,14 @@ mod tests {
             &RULES,
         );
         assert!(
-            matches!(joins, Sighting::Joins { incident: 3, .. }),
+            matches!(joins, Sighting::Joins { incident: 3 }),
             "{joins:?}"
         );
         memory.restore(4, &["lasku".to_string(), "eräpäivä".to_string()], OUTAGE);
         memory.merged(4, 3);
         let merged = memory.observe(&report("lasku eräpäivä väärin", "b", OUTAGE, 1), &RULES);
         assert!(
-            matches!(merged, Sighting::Joins { incident: 3, .. }),
+            matches!(merged, Sighting::Joins { incident: 3 }),
             "{merged:?}"
         );
         memory.closed(3);
@@ -763,5 +809,87 @@ mod tests {
             &RULES,
         );
         assert!(matches!(closed, Sighting::Member { .. }), "{closed:?}");
+    }
+
+    #[test]
+    fn personal_data_is_never_a_key_word_and_anonymous_reports_are_one_author() {
+        use crate::signals::personal_data::{PersonalData, PersonalKind};
+        let text = "Pikamaksu ei toimi, kirjoita matti.virtanen@posti.fi";
+        let start = text.find("matti").expect("address");
+        let signals = Signals {
+            urgency: vec![Cue {
+                category: Category::Outage,
+                weight: 0.6,
+                span: Span::new(0, 1),
+                words: "x".into(),
+            }],
+            personal_data: vec![PersonalData {
+                kind: PersonalKind::Email,
+                span: Span::new(start, text.chars().count()),
+            }],
+            ..Signals::default()
+        };
+        let at = Utc::now();
+        let r = Report::of(&normalize(text), &signals, &[], None, Some("fb"), at).expect("report");
+        let keys: Vec<&str> = r.keys().collect();
+        assert_eq!(keys, ["pikam", "toimi", "kirjo"]);
+        let memory = Memory::default();
+        for _ in 0..5 {
+            let r = Report::of(&normalize(text), &signals, &[], None, Some("fb"), at);
+            let sighting = memory.observe(&r.expect("report"), &RULES);
+            assert!(matches!(sighting, Sighting::Member { .. }), "{sighting:?}");
+        }
+    }
+
+    #[test]
+    fn an_opening_that_fails_counts_again_and_keeps_the_cases_noted_meanwhile() {
+        let memory = Memory::default();
+        let reports = [
+            ("Pikamaksu ei toimi OmaPankissa", "a", 0),
+            ("OmaPankki pikamaksu ei toimi taas", "b", 1),
+        ];
+        assert!(opened(&memory, &reports).is_none());
+        let tip = memory.observe(
+            &report("pikamaksu OmaPankissa ei toimi", "c", OUTAGE, 2),
+            &RULES,
+        );
+        let Sighting::Opens(opening) = tip else {
+            panic!("{tip:?}");
+        };
+        let during = memory.observe(
+            &report("OmaPankki pikamaksu ei toimi", "d", OUTAGE, 3),
+            &RULES,
+        );
+        let Sighting::Member { group, member } = during else {
+            panic!("{during:?}");
+        };
+        assert_eq!(
+            memory.noted(group, member, 9),
+            None,
+            "kept for when it opens"
+        );
+        memory.not_opened(opening.group);
+        let again = memory.observe(
+            &report("pikamaksu omapankki ei toimi", "e", OUTAGE, 4),
+            &RULES,
+        );
+        let Sighting::Opens(reopening) = again else {
+            panic!("{again:?}");
+        };
+        assert!(reopening.cases.contains(&9), "{reopening:?}");
+    }
+
+    #[test]
+    fn stale_groups_leave_the_index() {
+        let memory = Memory::default();
+        memory.observe(
+            &report("Laskun eräpäivä siirtyi taas", "a", OUTAGE, 0),
+            &RULES,
+        );
+        assert!(memory.lock().index.contains_key("eräpä"));
+        memory.observe(&report("Laskun eräpäivä siirtyi", "b", OUTAGE, 600), &RULES);
+        let inner = memory.lock();
+        assert_eq!(inner.groups.len(), 1, "the stale group went");
+        assert!(inner.index.values().all(|ids| ids.len() == 1));
     }
 }

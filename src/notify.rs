@@ -251,7 +251,6 @@ impl Outbox {
             let wait = self.settings.wait_after(attempt, rand::random::<f64>());
             Then::RetryAt(Utc::now() + TimeDelta::from_std(wait).unwrap_or_default())
         };
-        metrics.delivery(&d.event, then);
         let tried = Tried {
             at,
             http_status,
@@ -259,9 +258,17 @@ impl Outbox {
             millis: i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX),
             then,
         };
-        if let Err(e) = register.tried(d.id, token, &tried).await {
+        match register.tried(d.id, token, &tried).await {
+            Ok(true) => metrics.delivery(&d.event, then),
+            // Another sender took the delivery over when this one's lease ran out.
+            Ok(false) => tracing::info!(
+                delivery = d.id,
+                "a delivery's lease ran out while it was sent"
+            ),
             // The lease ends and the delivery goes again, with the same idempotency key.
-            tracing::warn!(delivery = d.id, error = %e, "recording a delivery attempt failed");
+            Err(e) => {
+                tracing::warn!(delivery = d.id, error = %e, "recording a delivery attempt failed")
+            }
         }
         then
     }

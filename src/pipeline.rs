@@ -68,17 +68,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The comment reports a known incident: it says so, and is recorded in it.
-    fn join(&mut self, incident: i64, words: &[String]) {
+    /// The comment reports a known incident: it says so, and is recorded in it. The reason
+    /// names the incident only: its words come from other people's comments.
+    fn join(&mut self, incident: i64) {
         let d = &mut self.decision;
         d.incident = Some(incident);
         if !d.recommendations.contains(&Recommendation::KnownIncident) {
             d.recommendations.push(Recommendation::KnownIncident);
         }
-        let message = format!(
-            "the problem of incident {incident}, reported by many: {}",
-            words.join(", ")
-        );
+        let message = format!("a problem many report: incident {incident}");
         d.reasons.push(Reason::new("incident.known", message, 0.4));
         d.reasons.sort_by(|x, y| y.weight.total_cmp(&x.weight));
         // Still at most MAX_LISTED: the weakest goes, and the answer says so.
@@ -260,6 +258,12 @@ impl Pipeline {
             .map(|r| self.incidents.observe(r, &outcome.incident_rules));
         match sighting {
             Some(Sighting::Opens(opening)) => {
+                // Whatever stops this request (an error, a dropped connection), the group does
+                // not stay half open: the guard puts it back to counting unless it opened.
+                let guard = OpeningGuard {
+                    memory: &self.incidents,
+                    group: opening.group,
+                };
                 let new = NewIncident {
                     title: opening.title(),
                     category: opening.category.map(Category::as_str),
@@ -271,20 +275,24 @@ impl Pipeline {
                     last_seen: opening.last_seen,
                     cases: &opening.cases,
                 };
-                let opened = register
+                let (case, incident) = register
                     .open_incident(&outcome.case(comment), &new, &outcome.incident_notices)
-                    .await;
-                let (case, incident) =
-                    opened.inspect_err(|_| self.incidents.not_opened(opening.group))?;
-                let late = self.incidents.opened(opening.group, incident);
-                register.link_cases(incident, &late).await?;
+                    .await?;
+                std::mem::forget(guard);
+                let shared = outcome.incident_rules.shared_words as usize;
+                let later = self.incidents.opened(opening.group, incident, shared);
                 tracing::info!(incident, title = %new.title, authors = opening.authors, "incident opened");
                 outcome.case_id = Some(case);
-                outcome.join(incident, &opening.words);
+                outcome.join(incident);
+                // The incident and this case are recorded: a link that fails is logged, not
+                // answered as this comment's failure.
+                if let Err(e) = register.link_cases(incident, &later).await {
+                    tracing::warn!(incident, error = %e, cases = ?later, "linking reports to the incident failed");
+                }
             }
             sighting => {
-                if let Some(Sighting::Joins { incident, words }) = &sighting {
-                    outcome.join(*incident, words);
+                if let Some(Sighting::Joins { incident }) = sighting {
+                    outcome.join(incident);
                 }
                 // A report waiting in its group is recorded too, to be linked if it opens.
                 let member = matches!(sighting, Some(Sighting::Member { .. }));
@@ -293,11 +301,11 @@ impl Pipeline {
                 }
                 let case = register.record(&outcome.case(comment)).await?;
                 outcome.case_id = Some(case);
-                if let Some(Sighting::Member { group }) = sighting
-                    && let Some(incident) = self.incidents.noted(group, case)
+                if let Some(Sighting::Member { group, member }) = sighting
+                    && let Some(incident) = self.incidents.noted(group, member, case)
                 {
                     register.link_cases(incident, &[case]).await?;
-                    outcome.decision.incident = Some(incident);
+                    outcome.join(incident);
                 }
             }
         }
@@ -391,9 +399,8 @@ impl Pipeline {
         // store neither opens nor joins one.
         let report = keep
             .then(|| {
-                let who = author.unwrap_or(&comment.id);
                 let channel = comment.channel.as_deref();
-                incidents::Report::of(&text, &signals, &decision.intents, who, channel, now)
+                incidents::Report::of(&text, &signals, &decision.intents, author, channel, now)
             })
             .flatten();
         let incident_notices = match &report {
@@ -425,6 +432,18 @@ impl Pipeline {
             incident_rules: policy.incidents,
             incident_notices,
         }
+    }
+}
+
+/// Puts a group back to counting when its incident's opening did not finish.
+struct OpeningGuard<'a> {
+    memory: &'a incidents::Memory,
+    group: u64,
+}
+
+impl Drop for OpeningGuard<'_> {
+    fn drop(&mut self) {
+        self.memory.not_opened(self.group);
     }
 }
 

@@ -1158,3 +1158,75 @@ async fn incidents(client: Client, app: TestApp) {
     let closed = get_json(&app, &format!("/v1/incidents/{payments}")).await;
     assert_eq!(closed["status"], "closed");
 }
+
+#[tokio::test]
+async fn the_trends_are_drawn_by_intent_action_sentiment_and_incidents() {
+    let Some(tools) = tools() else { return };
+    let app = spawn_app().await;
+    in_browser(tools, move |client| trends(client, app)).await;
+}
+
+async fn trends(client: Client, app: TestApp) {
+    let texts = [
+        "Pikamaksu ei toimi OmaPankissa",
+        "Olet täysi idiootti ja vitun valehtelija",
+        "Junasovellus veloitti minulta kahdesti ja juna lähtee kymmenen minuutin päästä, auttakaa!",
+    ];
+    let items: Vec<Value> = (0..15)
+        .map(|i| json!({"id": format!("t{i}"), "text": texts[i % 3], "author": {"id": format!("a{i}")}}))
+        .collect();
+    let (status, scored) = app.score_batch(&items).await;
+    assert_eq!(status, StatusCode::OK, "{scored}");
+    let first = scored["items"][1]["case_id"].as_i64().expect("a case");
+    let (status, _) = app
+        .post_raw(
+            &format!("/v1/cases/{first}/decisions"),
+            json!({"decision": "hide"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // g in the queue draws the last week by day.
+    client.goto(&app.url("/")).await.expect("open the page");
+    until(&client, "the queue", QUEUE_SHOWN).await;
+    press(&client, ['g']).await;
+    let charts = "!document.querySelector('#trends-view').hidden && \
+                  document.querySelectorAll('#trend-charts figure').length === 4";
+    until(&client, "four charts", charts).await;
+    let legend = until(
+        &client,
+        "the intents' legend",
+        "Array.from(document.querySelectorAll(\"[data-chart=g_intent] .trend-legend li\")).map(l => l.dataset.key)",
+    )
+    .await;
+    let keys: Vec<&str> = legend
+        .as_array()
+        .map(|k| k.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(keys.contains(&"problem_report"), "{legend}");
+    let lines = "document.querySelectorAll('[data-chart=g_action] path.trend').length";
+    let opened = "document.querySelectorAll('[data-chart=g_incidents] circle.dot').length > 0";
+    until(&client, "the incident opened", opened).await;
+    assert!(until(&client, "the action lines", lines).await.as_u64() >= Some(2));
+    let reply = "document.querySelectorAll('#reply-times tbody tr').length";
+    until(&client, "reply-time rows", reply).await;
+    let attained = "Array.from(document.querySelectorAll('#reply-times tbody td:last-child')).map(td => td.textContent)";
+    let attained = until(&client, "attainment", attained).await;
+    assert!(attained.to_string().contains("100 %"), "{attained}");
+    page_screenshot(&client, "trends.png").await;
+
+    // By the hour, from the form; the address keeps it.
+    let select = client
+        .find(Locator::Css("#trends-range [name=bucket]"))
+        .await
+        .expect("the step");
+    select.select_by_value("hour").await.expect("hour");
+    click(&client, "#trends-range button[type=submit]").await;
+    until(
+        &client,
+        "the hourly charts",
+        "location.hash.includes('bucket=hour') && \
+         document.querySelector('[data-chart=g_intent] svg title').textContent.includes(':00')",
+    )
+    .await;
+}

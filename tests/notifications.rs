@@ -154,6 +154,19 @@ events = ["sales_lead"]
     )
 }
 
+/// The app sending with `settings` and the test's secrets, and the default policy's text.
+async fn with_outbox(settings: Settings) -> (TestApp, String) {
+    let app = spawn_app_limited(None, Limits::default(), |state| {
+        state.outbox = Arc::new(Outbox::new(settings, SECRETS.parse().expect("secrets")));
+    })
+    .await;
+    let source = get_json(&app, "/v1/policies/default").await["source"]
+        .as_str()
+        .expect("source")
+        .to_string();
+    (app, source)
+}
+
 async fn put_policy(app: &TestApp, toml: &str) -> (StatusCode, Value) {
     let response = app
         .request(reqwest::Method::POST, "/v1/policies/default/versions")
@@ -183,20 +196,13 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test]
 async fn each_event_reaches_its_targets_once_signed_after_retries_and_a_failed_one_is_retried() {
     let (receiver_addr, receiver) = start_receiver(3, DOWN).await;
-    let app = spawn_app_limited(None, Limits::default(), |state| {
-        let settings = Settings {
-            attempts: 4,
-            backoff: Duration::from_millis(10),
-            timeout: Duration::from_secs(5),
-            ..Settings::default()
-        };
-        state.outbox = Arc::new(Outbox::new(settings, SECRETS.parse().expect("secrets")));
+    let (app, source) = with_outbox(Settings {
+        attempts: 4,
+        backoff: Duration::from_millis(10),
+        timeout: Duration::from_secs(5),
+        ..Settings::default()
     })
     .await;
-    let source = get_json(&app, "/v1/policies/default").await["source"]
-        .as_str()
-        .expect("source")
-        .to_string();
 
     // A target that could never be delivered to is refused, with the path of its field.
     let bad = format!(
@@ -530,18 +536,11 @@ async fn killing_the_server_with_a_thousand_deliveries_pending_loses_and_repeats
 #[tokio::test]
 async fn an_incident_is_told_once_not_per_report() {
     let (receiver_addr, receiver) = start_receiver(0, FAIL_FIRST).await;
-    let app = spawn_app_limited(None, Limits::default(), |state| {
-        let settings = Settings {
-            backoff: Duration::from_millis(10),
-            ..Settings::default()
-        };
-        state.outbox = Arc::new(Outbox::new(settings, SECRETS.parse().expect("secrets")));
+    let (app, source) = with_outbox(Settings {
+        backoff: Duration::from_millis(10),
+        ..Settings::default()
     })
     .await;
-    let source = get_json(&app, "/v1/policies/default").await["source"]
-        .as_str()
-        .expect("source")
-        .to_string();
     let hook = format!(
         "\n[[webhooks]]\nname = \"duty\"\nurl = \"http://{receiver_addr}/hook\"\n\
          secret = \"duty\"\nevents = [\"incident_opened\"]\n"

@@ -81,7 +81,10 @@ fn word<T: for<'de> Deserialize<'de>>(
         .transpose()
 }
 
-fn time(query: &HashMap<String, String>, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+pub(super) fn time(
+    query: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
     query
         .get(name)
         .map(|v| {
@@ -99,6 +102,17 @@ pub(super) fn limit(query: &HashMap<String, String>) -> Result<usize, ApiError> 
         Some(n) => Err(ApiError::InvalidRequest(format!(
             "limit: {n} is not in 1..={MAX_PAGE}"
         ))),
+    }
+}
+
+/// Refuses a parameter not among `known`, so a typo never silently widens a list.
+pub(super) fn only(query: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
+    match query.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(key) => Err(ApiError::InvalidRequest(format!(
+            "{key}: unknown parameter (one of {})",
+            known.join(", ")
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -450,14 +464,7 @@ async fn audit(
     query_string: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Page<AuditEntry>>, ApiError> {
     let query = query(query_string)?;
-    if let Some(key) = query
-        .keys()
-        .find(|k| !["case", "actor", "limit", "cursor"].contains(&k.as_str()))
-    {
-        return Err(ApiError::InvalidRequest(format!(
-            "{key}: unknown parameter (one of case, actor, limit, cursor)"
-        )));
-    }
+    only(&query, &["case", "actor", "limit", "cursor"])?;
     Ok(Json(
         state
             .register
@@ -487,14 +494,7 @@ async fn notifications(
     query_string: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Page<Delivery>>, ApiError> {
     let query = query(query_string)?;
-    if let Some(key) = query
-        .keys()
-        .find(|k| !["status", "case", "limit", "cursor"].contains(&k.as_str()))
-    {
-        return Err(ApiError::InvalidRequest(format!(
-            "{key}: unknown parameter (one of status, case, limit, cursor)"
-        )));
-    }
+    only(&query, &["status", "case", "limit", "cursor"])?;
     let status = query.get("status").map(String::as_str);
     if let Some(s) = status.filter(|s| !["pending", "delivered", "failed"].contains(s)) {
         return Err(ApiError::InvalidRequest(format!(

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Caller;
-use super::cases::{limit, param};
+use super::cases::{limit, only, param};
 use super::error::{ApiError, ErrorResponse, Refusals};
 use super::{AppState, body, query, wire};
 use crate::register::{Incident, IncidentChange, IncidentDetail, Page};
@@ -47,14 +47,7 @@ async fn list(
     query_string: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Page<Incident>>, ApiError> {
     let query = query(query_string)?;
-    if let Some(key) = query
-        .keys()
-        .find(|k| !["status", "limit", "cursor"].contains(&k.as_str()))
-    {
-        return Err(ApiError::InvalidRequest(format!(
-            "{key}: unknown parameter (one of status, limit, cursor)"
-        )));
-    }
+    only(&query, &["status", "limit", "cursor"])?;
     let status = query.get("status").map(String::as_str);
     if let Some(s) = status.filter(|s| !["open", "closed", "merged"].contains(s)) {
         return Err(ApiError::InvalidRequest(format!(
@@ -123,17 +116,29 @@ async fn change(
             "name a title or a status to change".into(),
         ));
     }
-    let changed = state
+    if !state
         .register
         .change_incident(id, &change, &caller.name)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))?;
+    {
+        return Err(ApiError::NotFound(format!("incident {id}")));
+    }
+    // The memory first, so later reports follow the register at once.
+    let changed = read(&state, id).await?;
     if changed.status == "closed" {
         state.pipeline.incident_closed(id);
     } else {
         state.pipeline.restore_incident(&changed);
     }
     Ok(Json(changed))
+}
+
+/// The incident as the register has it now.
+async fn read(state: &AppState, id: i64) -> Result<Incident, ApiError> {
+    let found = state.register.incident(id).await?;
+    found
+        .map(|d| d.incident)
+        .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -143,14 +148,15 @@ struct Merge {
     into: i64,
 }
 
-/// `{"into": ID}`: the incident's cases and reports go into the other, and it is `merged`;
+/// `{"into": ID}`: the incident's cases and reports go into the other, which must be open, and
+/// it is `merged`;
 /// later reports of it join the other. Audited. Answers the incident merged into. Role:
 /// moderator.
 #[utoipa::path(post, path = "/v1/incidents/{id}/merge", tag = "register",
     params(("id" = i64, Path, description = "The incident that goes into the other")),
     request_body = Merge,
     responses((status = 200, body = Incident), Refusals,
-        (status = 404, description = "Either incident is missing or merged already, or they are the same", body = ErrorResponse)))]
+        (status = 404, description = "The incident is missing or merged already, the other is not open, or they are the same", body = ErrorResponse)))]
 async fn merge(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -159,15 +165,15 @@ async fn merge(
 ) -> Result<Json<Incident>, ApiError> {
     let from = incident_id(&id)?;
     let Merge { into } = wire::shaped(wire::parse_json(&body(bytes)?)?)?;
-    let merged = state
+    if !state
         .register
         .merge_incident(from, into, &caller.name)
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "incidents {from} and {into}: both open or closed, and two"
-            ))
-        })?;
+    {
+        return Err(ApiError::NotFound(format!(
+            "incident {from} (open or closed) into the open incident {into}"
+        )));
+    }
     state.pipeline.incident_merged(from, into);
-    Ok(Json(merged))
+    Ok(Json(read(&state, into).await?))
 }

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::cases::{only, time};
 use super::error::{ApiError, Refusals};
 use super::{AppState, query};
 use crate::stats::{self, Bucket, By, Trends};
@@ -19,17 +20,6 @@ const MAX_ROWS: usize = 200_000;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(trends))
-}
-
-fn time(query: &HashMap<String, String>, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
-    query
-        .get(name)
-        .map(|v| {
-            DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| ApiError::InvalidRequest(format!("{name}: {v:?} is not RFC 3339")))
-        })
-        .transpose()
 }
 
 /// The cases recorded in `[since, until)` (RFC 3339; by default the last 7 days, or the last
@@ -50,14 +40,7 @@ async fn trends(
     query_string: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Trends>, ApiError> {
     let query = query(query_string)?;
-    if let Some(key) = query
-        .keys()
-        .find(|k| !["since", "until", "bucket", "by"].contains(&k.as_str()))
-    {
-        return Err(ApiError::InvalidRequest(format!(
-            "{key}: unknown parameter (one of since, until, bucket, by)"
-        )));
-    }
+    only(&query, &["since", "until", "bucket", "by"])?;
     let bucket = match query.get("bucket").map(String::as_str) {
         None | Some("day") => Bucket::Day,
         Some("hour") => Bucket::Hour,

@@ -348,13 +348,13 @@ impl Register {
     }
 
     /// Records an attempt and what it made of its delivery, in one transaction, if the lease
-    /// taken with `token` still holds it.
+    /// taken with `token` still holds it; whether it did.
     pub async fn tried(
         &self,
         delivery_id: i64,
         token: i64,
         tried: &Tried,
-    ) -> Result<(), RegisterError> {
+    ) -> Result<bool, RegisterError> {
         on_backend!(self, store => store.tried(delivery_id, token, tried))
     }
 
@@ -422,25 +422,26 @@ impl Register {
         on_backend!(self, store => store.incident(id))
     }
 
-    /// Renames, closes or opens again an incident, with an audit row; `None` when there is
+    /// Renames, closes or opens again an incident, with an audit row; `false` when there is
     /// no such incident (or it was merged).
     pub async fn change_incident(
         &self,
         id: i64,
         change: &IncidentChange,
         who: &str,
-    ) -> Result<Option<Incident>, RegisterError> {
+    ) -> Result<bool, RegisterError> {
         on_backend!(self, store => store.change_incident(id, change, who))
     }
 
-    /// Merges incident `from` into `into`: its cases and reports move, it is `merged`, with an
-    /// audit row. `None` when either is missing or merged already, or they are the same.
+    /// Merges incident `from` into the open incident `into`: its cases and reports move, it is
+    /// `merged`, with an audit row. `false` when `from` is missing or merged already, `into`
+    /// is not open, or they are the same.
     pub async fn merge_incident(
         &self,
         from: i64,
         into: i64,
         who: &str,
-    ) -> Result<Option<Incident>, RegisterError> {
+    ) -> Result<bool, RegisterError> {
         on_backend!(self, store => store.merge_incident(from, into, who))
     }
 

@@ -577,3 +577,12 @@ impl From<TrendRow> for crate::stats::Row {
         }
     }
 }
+
+/// What a report joining an incident needs of it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IncidentLink {
+    pub id: i64,
+    pub status: String,
+    pub merged_into: Option<i64>,
+    pub channels: Json<Vec<String>>,
+}

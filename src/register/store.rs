@@ -25,8 +25,8 @@ use sqlx::{
 use super::model::{
     Attempt, AuditEntry, AuthorDetail, AuthorExport, AuthorSummary, CaseDetail, CaseEvidence,
     CaseFilter, CaseSummary, Claim, Cursor, DecisionRecord, Delivery, DueDelivery, Erasure,
-    Incident, IncidentChange, IncidentDetail, LabelledCase, NewDecision, NewIncident, Page,
-    PolicyVersion, QuotingRow, RecordedRow, Status, Then, TrendRow, Tried, Verdict,
+    Incident, IncidentChange, IncidentDetail, IncidentLink, LabelledCase, NewDecision, NewIncident,
+    Page, PolicyVersion, QuotingRow, RecordedRow, Status, Then, TrendRow, Tried, Verdict,
 };
 use super::{NewCase, RegisterError};
 use crate::domain::{Action, Route};
@@ -153,6 +153,7 @@ where
     for<'r> Attempt: FromRow<'r, DB::Row>,
     for<'r> Incident: FromRow<'r, DB::Row>,
     for<'r> TrendRow: FromRow<'r, DB::Row>,
+    for<'r> IncidentLink: FromRow<'r, DB::Row>,
     String: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
     DateTime<Utc>: for<'r> Decode<'r, DB>,
     f64: for<'q> Encode<'q, DB> + Type<DB>,
@@ -238,6 +239,12 @@ where
         incident: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>, RegisterError> {
+        // The incident it joins as the register has it now: merged ones forward to where they
+        // went, a closed one takes no more reports. Locked, so joins count one after another.
+        let incident = match incident {
+            Some(id) => Self::open_target(tx, id).await?,
+            None => None,
+        };
         if let Some(author) = case.author_id {
             let seen = "INSERT INTO author (id, first_seen, last_seen) VALUES ($1, $2, $2) \
                         ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen";
@@ -276,7 +283,7 @@ where
         .bind(case.protective)
         .bind(i64::from(case.history.removed))
         .bind(json(case.recommendations)?)
-        .bind(incident)
+        .bind(incident.as_ref().map(|i| i.id))
         .bind(json(&case.intents.iter().map(|i| i.intent).collect::<Vec<_>>())?)
         .fetch_optional(&mut **tx)
         .await?;
@@ -321,26 +328,47 @@ where
         };
         Self::write_audit(tx, row).await?;
         Self::write_notices(tx, id, &format!("case-{id}"), case.notices, now).await?;
-        if let Some(incident) = incident {
+        if let Some(incident) = &incident {
             Self::joined(tx, incident, case.channel, case.created_at.max(now)).await?;
         }
         Ok(Some(id))
     }
 
-    /// A report joined `incident`: its count, last sighting and channels.
+    /// The open incident a report of `incident` joins: itself, or where a merge took it;
+    /// `None` when that is closed or gone. Its row is locked until the transaction ends.
+    async fn open_target(
+        tx: &mut sqlx::Transaction<'_, DB>,
+        mut incident: i64,
+    ) -> Result<Option<IncidentLink>, RegisterError> {
+        // Merges point at an incident that was open when merged into; a few hops at most.
+        for _ in 0..8 {
+            let Some(link) = sqlx::query_as::<_, IncidentLink>(sqlx::AssertSqlSafe(format!(
+                "SELECT id, status, merged_into, channels FROM incident WHERE id = $1{}",
+                DB::LOCK_ROW
+            )))
+            .bind(incident)
+            .fetch_optional(&mut **tx)
+            .await?
+            else {
+                return Ok(None);
+            };
+            match (link.status.as_str(), link.merged_into) {
+                ("open", _) => return Ok(Some(link)),
+                ("merged", Some(into)) => incident = into,
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// A report joined the incident: its count, last sighting and channels.
     async fn joined(
         tx: &mut sqlx::Transaction<'_, DB>,
-        incident: i64,
+        incident: &IncidentLink,
         channel: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<(), RegisterError> {
-        let found = sqlx::query_as::<_, Incident>(sqlx::AssertSqlSafe(format!(
-            "SELECT {INCIDENT} FROM incident WHERE id = $1"
-        )))
-        .bind(incident)
-        .fetch_optional(&mut **tx)
-        .await?;
-        let mut channels = found.map(|i| i.channels.0).unwrap_or_default();
+        let mut channels = incident.channels.0.clone();
         if let Some(c) = channel.filter(|c| !channels.iter().any(|k| k == c)) {
             channels.push(c.to_string());
         }
@@ -350,7 +378,7 @@ where
         )
         .bind(json(&channels)?)
         .bind(at)
-        .bind(incident)
+        .bind(incident.id)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -419,7 +447,9 @@ where
                         .bind(case.comment_id)
                         .fetch_one(&mut *tx)
                         .await?;
-                Self::joined(&mut tx, id, case.channel, now).await?;
+                if let Some(link) = Self::open_target(&mut tx, id).await? {
+                    Self::joined(&mut tx, &link, case.channel, now).await?;
+                }
                 existing
             }
         };
@@ -541,7 +571,7 @@ where
         id: i64,
         change: &IncidentChange,
         who: &str,
-    ) -> Result<Option<Incident>, RegisterError> {
+    ) -> Result<bool, RegisterError> {
         let now = Utc::now();
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         let closed_at = match change.status.as_deref() {
@@ -553,14 +583,14 @@ where
              closed_at = CASE WHEN $2 IS NULL THEN closed_at ELSE $3 END \
              WHERE id = $4 AND status <> 'merged' RETURNING id",
         )
-        .bind(change.title.as_deref())
+        .bind(change.title.as_deref().map(str::trim))
         .bind(change.status.as_deref())
         .bind(closed_at)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
         if changed.is_none() {
-            return Ok(None);
+            return Ok(false);
         }
         let row = AuditRow {
             case_id: None,
@@ -573,7 +603,7 @@ where
         };
         Self::write_audit(&mut tx, row).await?;
         tx.commit().await?;
-        Ok(self.incident(id).await?.map(|d| d.incident))
+        Ok(true)
     }
 
     pub async fn merge_incident(
@@ -581,16 +611,16 @@ where
         from: i64,
         into: i64,
         who: &str,
-    ) -> Result<Option<Incident>, RegisterError> {
+    ) -> Result<bool, RegisterError> {
         if from == into {
-            return Ok(None);
+            return Ok(false);
         }
         let now = Utc::now();
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         let merged: Option<i64> = sqlx::query_scalar(
             "UPDATE incident SET status = 'merged', merged_into = $1, closed_at = $2 \
              WHERE id = $3 AND status <> 'merged' \
-             AND EXISTS (SELECT 1 FROM incident i WHERE i.id = $1 AND i.status <> 'merged') \
+             AND EXISTS (SELECT 1 FROM incident i WHERE i.id = $1 AND i.status = 'open') \
              RETURNING reports",
         )
         .bind(into)
@@ -599,7 +629,7 @@ where
         .fetch_optional(&mut *tx)
         .await?;
         let Some(reports) = merged else {
-            return Ok(None);
+            return Ok(false);
         };
         sqlx::query("UPDATE moderation_case SET incident_id = $1 WHERE incident_id = $2")
             .bind(into)
@@ -620,7 +650,7 @@ where
         };
         Self::write_audit(&mut tx, row).await?;
         tx.commit().await?;
-        Ok(self.incident(into).await?.map(|d| d.incident))
+        Ok(true)
     }
 
     /// The cases recorded in `[since, until)`, oldest first, at most `limit`; and the times
@@ -699,19 +729,30 @@ where
         delivery_id: i64,
         token: i64,
         tried: &Tried,
-    ) -> Result<(), RegisterError> {
+    ) -> Result<bool, RegisterError> {
+        let (status, next, delivered) = match tried.then {
+            Then::Delivered => ("delivered", tried.at, Some(tried.at)),
+            Then::RetryAt(at) => ("pending", at, None),
+            Then::Failed => ("failed", tried.at, None),
+        };
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         // Only the sender that still holds the lease says how it went: one whose lease ran
-        // out while another sent the delivery again changes nothing.
+        // out while another sent the delivery again changes nothing. The check and the change
+        // are one statement, so no other sender's lease can come between them.
         let held: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM delivery WHERE id = $1 AND lease_token = $2 AND status = 'pending'",
+            "UPDATE delivery SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
+             delivered_at = $3, leased_until = NULL, lease_token = NULL \
+             WHERE id = $4 AND lease_token = $5 AND status = 'pending' RETURNING id",
         )
+        .bind(status)
+        .bind(next)
+        .bind(delivered)
         .bind(delivery_id)
         .bind(token)
         .fetch_optional(&mut *tx)
         .await?;
         if held.is_none() {
-            return Ok(());
+            return Ok(false);
         }
         sqlx::query(
             "INSERT INTO delivery_attempt (delivery_id, at, http_status, error, millis) \
@@ -724,23 +765,8 @@ where
         .bind(tried.millis)
         .execute(&mut *tx)
         .await?;
-        let (status, next, delivered) = match tried.then {
-            Then::Delivered => ("delivered", tried.at, Some(tried.at)),
-            Then::RetryAt(at) => ("pending", at, None),
-            Then::Failed => ("failed", tried.at, None),
-        };
-        sqlx::query(
-            "UPDATE delivery SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
-             delivered_at = $3, leased_until = NULL, lease_token = NULL WHERE id = $4",
-        )
-        .bind(status)
-        .bind(next)
-        .bind(delivered)
-        .bind(delivery_id)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     pub async fn deliveries(

@@ -165,6 +165,19 @@ const TEXT = {
     k_words: 'word lists',
     incidents: 'Incidents',
     k_incidents: 'incidents',
+    trends: 'Trends',
+    k_trends: 'trends',
+    trends_help: 'The cases recorded in the register over time (UTC): volumes by intent and by action, the share of each sentiment, the incidents opened, and how often the first answer came within the reply-time target.',
+    g_bucket: 'Step', g_day: 'day', g_hour: 'hour',
+    g_intent: 'Cases by intent',
+    g_action: 'Cases by action',
+    g_sentiment: 'Sentiment share',
+    g_incidents: 'Incidents opened',
+    g_reply: 'Reply-time attainment',
+    g_in_time: 'In time', g_late: 'Late', g_overdue: 'Overdue', g_attainment: 'Attainment',
+    g_none: 'nothing due',
+    g_chart: '{title}, {from} to {to}: {series}.',
+    g_empty: 'No cases in this range.',
     f_incident: 'Incident',
     incidents_help: 'An incident is many authors reporting one problem within the policy\'s window. Later reports join it and are answered with its status; a closed incident takes no more reports.',
     incidents_empty: 'No incidents.',
@@ -211,6 +224,13 @@ const TEXT = {
     },
     statuses: { open: 'open', decided: 'decided' },
     sentiments: { negative: 'negative', neutral: 'neutral', positive: 'positive' },
+    intents: {
+      question: 'question', problem_report: 'problem report', complaint: 'complaint',
+      refund_or_compensation: 'refund or compensation', purchase_intent: 'sales lead',
+      cancellation: 'cancellation', feature_request: 'product idea', praise: 'praise',
+      press_or_influencer: 'press or influencer', personal_data_request: 'personal-data request',
+      job_inquiry: 'job inquiry', none: 'no intent',
+    },
     languages: { fi: 'Finnish', en: 'English', sv: 'Swedish', und: 'unknown' },
     kinds: { scored: 'scored', claimed: 'claimed', decided: 'decided' },
     score_names: {
@@ -390,6 +410,19 @@ const TEXT = {
     k_words: 'sanalistat',
     incidents: 'Häiriöt',
     k_incidents: 'häiriöt',
+    trends: 'Kehitys',
+    k_trends: 'kehitys',
+    trends_help: 'Rekisterin tapaukset ajan mittaan (UTC): määrät aikeittain ja toimenpiteittäin, sävyjen osuudet, avatut häiriöt ja kuinka usein ensimmäinen vastaus tuli vastausaikatavoitteen sisällä.',
+    g_bucket: 'Askel', g_day: 'päivä', g_hour: 'tunti',
+    g_intent: 'Tapaukset aikeittain',
+    g_action: 'Tapaukset toimenpiteittäin',
+    g_sentiment: 'Sävyjen osuus',
+    g_incidents: 'Avatut häiriöt',
+    g_reply: 'Vastausaikatavoitteen toteutuminen',
+    g_in_time: 'Ajallaan', g_late: 'Myöhässä', g_overdue: 'Erääntynyt', g_attainment: 'Toteuma',
+    g_none: 'ei erääntyneitä',
+    g_chart: '{title}, {from}–{to}: {series}.',
+    g_empty: 'Ei tapauksia tällä aikavälillä.',
     f_incident: 'Häiriö',
     incidents_help: 'Häiriö on monen kirjoittajan ilmoitus samasta ongelmasta käytännön aikaikkunan sisällä. Myöhemmät ilmoitukset liitetään siihen ja niihin vastataan sen tilanteella; suljettuun häiriöön ei enää liitetä ilmoituksia.',
     incidents_empty: 'Ei häiriöitä.',
@@ -436,6 +469,13 @@ const TEXT = {
     },
     statuses: { open: 'avoin', decided: 'päätetty' },
     sentiments: { negative: 'kielteinen', neutral: 'neutraali', positive: 'myönteinen' },
+    intents: {
+      question: 'kysymys', problem_report: 'vikailmoitus', complaint: 'valitus',
+      refund_or_compensation: 'hyvitys', purchase_intent: 'myyntivihje',
+      cancellation: 'irtisanominen', feature_request: 'tuoteidea', praise: 'kiitos',
+      press_or_influencer: 'media tai vaikuttaja', personal_data_request: 'tietopyyntö',
+      job_inquiry: 'työhakemus', none: 'ei aietta',
+    },
     languages: { fi: 'suomi', en: 'englanti', sv: 'ruotsi', und: 'tuntematon' },
     kinds: { scored: 'pisteytetty', claimed: 'varattu', decided: 'päätetty' },
     score_names: {
@@ -524,6 +564,7 @@ const state = {
   policy: null, // the default policy in force, for the thresholds it uses
   words: null, // the word-lists view's policy: name, version, inherits, names (in force), stored
   incidents: null, // the incidents view: status shown and the incidents listed
+  trends: null, // the trends view: its range and step, and GET /v1/stats by intent, action, sentiment
   teams: [], // every team the policies in force route to (GET /v1/policies)
   busy: false,
 };
@@ -693,6 +734,7 @@ function setLanguage(lang) {
   if (state.view === 'thresholds' && state.thresholds) renderThresholds();
   if (state.view === 'words' && state.words) renderWords();
   if (state.view === 'incidents' && state.incidents) renderIncidents();
+  if (state.view === 'trends' && state.trends?.data) renderTrends();
 }
 
 function fillSelect(name, values, table) {
@@ -710,6 +752,7 @@ function show(view) {
   $('#thresholds-view').hidden = view !== 'thresholds';
   $('#words-view').hidden = view !== 'words';
   $('#incidents-view').hidden = view !== 'incidents';
+  $('#trends-view').hidden = view !== 'trends';
   for (const link of document.querySelectorAll('a.nav')) {
     if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
@@ -735,6 +778,11 @@ function parseHash() {
   if (path === '/thresholds') {
     const day = (name) => (/^\d{4}-\d{2}-\d{2}$/.test(params.get(name)) ? params.get(name) : undefined);
     return { range: { since: day('since'), until: day('until') } };
+  }
+  if (path === '/trends') {
+    const day = (name) => (/^\d{4}-\d{2}-\d{2}$/.test(params.get(name)) ? params.get(name) : undefined);
+    const bucket = params.get('bucket') === 'hour' ? 'hour' : 'day';
+    return { trends: { since: day('since'), until: day('until'), bucket } };
   }
   if (path === '/incidents') {
     const status = params.get('status');
@@ -769,13 +817,24 @@ function thresholdsHash(range) {
 const wordsHash = (name) => `#/words/${encodeURIComponent(name)}`;
 const incidentsHash = (status) => `#/incidents?status=${status}`;
 
+function trendsHash({ since, until, bucket }) {
+  const params = new URLSearchParams({ bucket });
+  if (since) params.set('since', since);
+  if (until) params.set('until', until);
+  return `#/trends?${params}`;
+}
+
 function go(hash) {
   if (location.hash === hash) route();
   else location.hash = hash;
 }
 
 async function route() {
-  const { range, policy, incidents, caseId, filters } = parseHash();
+  const { range, policy, incidents, trends, caseId, filters } = parseHash();
+  if (trends) {
+    await loadTrends(trends);
+    return;
+  }
   if (incidents) {
     await loadIncidents(incidents);
     return;
@@ -1552,7 +1611,117 @@ async function mergeIncident(id, into) {
   }
 }
 
-// The thresholds, the word lists and the incidents: u or Esc goes back to the queue.
+// ---------------------------------------------------------------------------------------------
+// Trends: GET /v1/stats by intent, by action and by sentiment, drawn as lines per bucket, with
+// the incidents opened and the reply-time attainment.
+
+const TREND_LINES = 6; // the largest series drawn; the rest are in the chart's description
+
+async function loadTrends(range) {
+  state.trends = { range, data: state.trends?.data };
+  const form = $('#trends-range');
+  form.elements.since.value = range.since ?? '';
+  form.elements.until.value = range.until ?? '';
+  form.elements.bucket.value = range.bucket;
+  const query = (by) => {
+    const params = new URLSearchParams({ bucket: range.bucket, by });
+    const day = (d, later = 0) => {
+      const at = new Date(`${d}T00:00:00Z`);
+      at.setUTCDate(at.getUTCDate() + later);
+      return at.toISOString();
+    };
+    if (range.since) params.set('since', day(range.since));
+    if (range.until) params.set('until', day(range.until, 1));
+    return `/v1/stats?${params}`;
+  };
+  const loaded = await attempt(() => Promise.all(['intent', 'action', 'sentiment'].map((by) => api(query(by)))));
+  if (!loaded) return;
+  state.trends.data = loaded;
+  show('trends');
+  renderTrends();
+  if (!document.activeElement?.closest('#trends-view')) $('#trends-title').focus();
+}
+
+function renderTrends() {
+  const [intent, action, sentiment] = state.trends.data;
+  const totals = intent.buckets.map((_, i) => sentiment.series.reduce((sum, s) => sum + s.counts[i], 0));
+  const shares = sentiment.series.map((s) => ({
+    ...s,
+    counts: s.counts.map((c, i) => (totals[i] ? c / totals[i] : null)),
+  }));
+  const incidents = [{ key: 'incidents', total: intent.incidents.reduce((a, b) => a + b, 0), counts: intent.incidents }];
+  const charts = intent.cases === 0
+    ? [h('p', { class: 'muted' }, t('g_empty'))]
+    : [
+      trendChart('g_intent', intent.buckets, intent.series.map((s) => ({ ...s, name: word('intents', s.key) }))),
+      trendChart('g_action', action.buckets, action.series.map((s) => ({ ...s, name: word('actions', s.key) }))),
+      trendChart('g_sentiment', sentiment.buckets, shares.map((s) => ({ ...s, name: word('sentiments', s.key) })), 1),
+      trendChart('g_incidents', intent.buckets, incidents.map((s) => ({ ...s, name: t('g_incidents') }))),
+    ];
+  $('#trend-charts').replaceChildren(...charts);
+  const percent = (v) => (v == null ? t('g_none') : `${Math.round(v * 100)} %`);
+  $('#reply-times tbody').replaceChildren(...intent.reply_times.map((r) => h('tr', {},
+    h('td', {}, word('routes', r.route)),
+    h('td', {}, word('priorities', r.priority)),
+    h('td', { class: 'num' }, r.answered_in_time),
+    h('td', { class: 'num' }, r.answered_late),
+    h('td', { class: 'num' }, r.overdue),
+    h('td', { class: 'num' }, percent(r.attainment)))));
+}
+
+// One chart: x the buckets, y from 0 to the largest count (or `top`), a line per series (the
+// largest few, each its own colour), a legend of the drawn ones.
+const TREND_CHART = { width: 320, height: 164, left: 46, right: 12, top: 30, bottom: 20 };
+
+function trendChart(title, buckets, series, top) {
+  const { width, height, left, right, top: pad, bottom } = TREND_CHART;
+  const drawn = series.slice(0, TREND_LINES);
+  const max = top ?? Math.max(1, ...drawn.flatMap((s) => s.counts.filter((c) => c != null)));
+  const step = buckets.length > 1 ? (width - left - right) / (buckets.length - 1) : 0;
+  const x = (i) => (left + i * step).toFixed(1);
+  const y = (v) => (height - bottom - (v / max) * (height - pad - bottom)).toFixed(1);
+  const day = (at) => (state.trends.range.bucket === 'hour' ? `${at.slice(0, 13).replace('T', ' ')}:00` : at.slice(0, 10));
+  const label = t('g_chart', {
+    title: t(title),
+    from: day(buckets[0]),
+    to: day(buckets[buckets.length - 1]),
+    series: series.map((s) => `${s.name} ${top ? '' : s.total}`.trim()).join(', '),
+  });
+  const lines = drawn.map((s, n) => {
+    let d = '';
+    let pen = 'M';
+    s.counts.forEach((c, i) => {
+      if (c == null) {
+        pen = 'M';
+        return;
+      }
+      d += `${pen}${x(i)} ${y(c)} `;
+      pen = 'L';
+    });
+    // A dot at each point, so a lone one (a single busy hour) shows too.
+    const dots = s.counts.map((c, i) => (c == null ? null
+      : svg('circle', { class: `dot s${n}`, cx: x(i), cy: y(c), r: 2.2 })));
+    return svg('g', { 'data-key': s.key }, svg('path', { class: `trend s${n}`, d: d.trim() }), dots);
+  });
+  const number = (v) => (top ? `${Math.round(v * 100)}%` : String(v));
+  return h('figure', { class: 'trend-chart', 'data-chart': title },
+    h('figcaption', {}, t(title)),
+    svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': label },
+      svg('title', {}, label),
+      svg('line', { class: 'grid', x1: left, x2: width - right, y1: y(max), y2: y(max) }),
+      svg('line', { class: 'axis', x1: left, x2: width - right, y1: y(0), y2: y(0) }),
+      svg('line', { class: 'axis', x1: left, x2: left, y1: y(0), y2: y(max) }),
+      svg('text', { x: left - 5, y: Number(y(max)) + 3.5, 'text-anchor': 'end' }, number(max)),
+      svg('text', { x: left - 5, y: Number(y(0)) + 3.5, 'text-anchor': 'end' }, number(0)),
+      svg('text', { x: left, y: height - 4, 'text-anchor': 'start' }, day(buckets[0])),
+      svg('text', { x: width - right, y: height - 4, 'text-anchor': 'end' }, day(buckets[buckets.length - 1])),
+      lines),
+    h('ul', { class: 'trend-legend' }, drawn.map((s, n) => h('li', { 'data-key': s.key },
+      svg('svg', { viewBox: '0 0 20 10', 'aria-hidden': 'true' }, svg('line', { class: `trend s${n}`, x1: 1, y1: 5, x2: 19, y2: 5 })),
+      ` ${s.name}`))));
+}
+
+// The thresholds, the word lists, the incidents and the trends: u or Esc goes back to the queue.
 function backKey(key) {
   if (key !== 'Escape' && key !== 'u') return false;
   go(queueHash());
@@ -1585,7 +1754,7 @@ function onKey(e) {
     e.preventDefault();
     return;
   }
-  const keys = { queue: queueKey, case: caseKey, thresholds: backKey, words: backKey, incidents: backKey }[state.view];
+  const keys = { queue: queueKey, case: caseKey, thresholds: backKey, words: backKey, incidents: backKey, trends: backKey }[state.view];
   if (keys?.(key, e)) e.preventDefault();
 }
 
@@ -1619,6 +1788,9 @@ function queueKey(key, e) {
       return true;
     case 'i':
       go(incidentsHash(state.incidents?.status ?? 'open'));
+      return true;
+    case 'g':
+      go(trendsHash(state.trends?.range ?? { bucket: 'day' }));
       return true;
     default:
       return false;
@@ -1702,6 +1874,11 @@ function start() {
   });
   pick.elements.policy.addEventListener('change', () => go(wordsHash(pick.elements.policy.value)));
   $('#incidents-status').addEventListener('change', (e) => go(incidentsHash(e.target.value)));
+  $('#trends-range').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const f = e.target.elements;
+    go(trendsHash({ since: f.since.value || undefined, until: f.until.value || undefined, bucket: f.bucket.value }));
+  });
   $('#words-form').addEventListener('submit', (e) => {
     e.preventDefault();
     saveWords();
