@@ -260,9 +260,10 @@ impl Pipeline {
             Some(Sighting::Opens(opening)) => {
                 // Whatever stops this request (an error, a dropped connection), the group does
                 // not stay half open: the guard puts it back to counting unless it opened.
-                let guard = OpeningGuard {
+                let mut guard = OpeningGuard {
                     memory: &self.incidents,
                     group: opening.group,
+                    armed: true,
                 };
                 let new = NewIncident {
                     title: opening.title(),
@@ -278,7 +279,7 @@ impl Pipeline {
                 let (case, incident) = register
                     .open_incident(&outcome.case(comment), &new, &outcome.incident_notices)
                     .await?;
-                std::mem::forget(guard);
+                guard.armed = false;
                 let shared = outcome.incident_rules.shared_words as usize;
                 let later = self.incidents.opened(opening.group, incident, shared);
                 tracing::info!(incident, title = %new.title, authors = opening.authors, "incident opened");
@@ -292,15 +293,21 @@ impl Pipeline {
             }
             sighting => {
                 if let Some(Sighting::Joins { incident }) = sighting {
-                    outcome.join(incident);
+                    outcome.decision.incident = Some(incident);
                 }
                 // A report waiting in its group is recorded too, to be linked if it opens.
                 let member = matches!(sighting, Some(Sighting::Member { .. }));
                 if !member && !register::is_recorded(&outcome.decision) {
                     return Ok(());
                 }
-                let case = register.record(&outcome.case(comment)).await?;
+                // The incident as the register has it: merged meanwhile, it is where it went;
+                // closed, the report joins none and the answer says nothing of it.
+                let (case, joined) = register.record_report(&outcome.case(comment)).await?;
                 outcome.case_id = Some(case);
+                outcome.decision.incident = None;
+                if let Some(incident) = joined {
+                    outcome.join(incident);
+                }
                 if let Some(Sighting::Member { group, member }) = sighting
                     && let Some(incident) = self.incidents.noted(group, member, case)
                 {
@@ -439,11 +446,15 @@ impl Pipeline {
 struct OpeningGuard<'a> {
     memory: &'a incidents::Memory,
     group: u64,
+    /// Cleared once the register has the incident.
+    armed: bool,
 }
 
 impl Drop for OpeningGuard<'_> {
     fn drop(&mut self) {
-        self.memory.not_opened(self.group);
+        if self.armed {
+            self.memory.not_opened(self.group);
+        }
     }
 }
 

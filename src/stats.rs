@@ -75,7 +75,8 @@ pub struct Row {
     pub route: Option<String>,
     pub channel: Option<String>,
     pub sentiment: Option<String>,
-    pub intents: Vec<String>,
+    /// `None` for a case recorded before cases kept their intents.
+    pub intents: Option<Vec<String>>,
     pub respond_by: Option<DateTime<Utc>>,
     pub answered_at: Option<DateTime<Utc>>,
 }
@@ -83,7 +84,8 @@ pub struct Row {
 /// One value of the field, counted in each bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Series {
-    /// The value (`hide`, `sales`, `purchase_intent`, …); `none` when a case has none.
+    /// The value (`hide`, `sales`, `purchase_intent`, …); `none` when a case has none;
+    /// for intents, `unknown` for cases recorded before cases kept them.
     pub key: String,
     pub total: u64,
     /// One count per bucket, in the order of `buckets`.
@@ -107,6 +109,7 @@ pub struct Attainment {
 /// `GET /v1/stats`: the cases recorded in `[since, until)` by bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Trends {
+    /// The range counted: the one asked for, cut to whole buckets.
     pub since: DateTime<Utc>,
     pub until: DateTime<Utc>,
     pub bucket: Bucket,
@@ -120,12 +123,12 @@ pub struct Trends {
     /// Incidents opened, one count per bucket.
     pub incidents: Vec<u64>,
     pub reply_times: Vec<Attainment>,
-    /// More cases were in the range than one answer reads: the counts cover the first ones.
+    /// More cases were in the range than one answer reads: the counts cover the newest.
     pub truncated: bool,
 }
 
-/// The range cut to whole buckets: `since` down, `until` up. `None` when it spans more than
-/// [`MAX_BUCKETS`] or ends before it starts.
+/// The range cut to whole buckets: `since` down, `until` up (the last bucket may reach past
+/// now). `None` when it ends before it starts or spans more than [`MAX_BUCKETS`].
 pub fn buckets(
     since: DateTime<Utc>,
     until: DateTime<Utc>,
@@ -133,12 +136,15 @@ pub fn buckets(
 ) -> Option<Vec<DateTime<Utc>>> {
     let width = bucket.width();
     let start = since.duration_trunc(width).ok()?;
-    if until <= since || (until - start).num_seconds() / width.num_seconds() >= MAX_BUCKETS {
+    if until <= since {
         return None;
     }
     let mut at = start;
     let mut all = Vec::new();
     while at < until {
+        if all.len() as i64 == MAX_BUCKETS {
+            return None;
+        }
         all.push(at);
         at += width;
     }
@@ -194,8 +200,11 @@ fn keys(row: &Row, by: By) -> Vec<String> {
         By::Route => one(row.route.as_ref()),
         By::Channel => one(row.channel.as_ref()),
         By::Sentiment => one(row.sentiment.as_ref()),
-        By::Intent if row.intents.is_empty() => one(None),
-        By::Intent => row.intents.clone(),
+        By::Intent => match &row.intents {
+            None => vec!["unknown".to_string()],
+            Some(intents) if intents.is_empty() => one(None),
+            Some(intents) => intents.clone(),
+        },
     }
 }
 
@@ -245,7 +254,7 @@ mod tests {
             route: Some("customer_service".into()),
             channel: None,
             sentiment: Some("negative".into()),
-            intents: intents.iter().map(|s| s.to_string()).collect(),
+            intents: Some(intents.iter().map(|s| s.to_string()).collect()),
             respond_by: None,
             answered_at: None,
         }

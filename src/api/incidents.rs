@@ -123,11 +123,13 @@ async fn change(
     {
         return Err(ApiError::NotFound(format!("incident {id}")));
     }
-    // The memory first, so later reports follow the register at once.
-    let changed = read(&state, id).await?;
-    if changed.status == "closed" {
+    // The memory follows the register at once: a closed incident takes no more reports even
+    // if the read below fails; one opened again takes them once it is read.
+    if change.status.as_deref() == Some("closed") {
         state.pipeline.incident_closed(id);
-    } else {
+    }
+    let changed = read(&state, id).await?;
+    if changed.status == "open" {
         state.pipeline.restore_incident(&changed);
     }
     Ok(Json(changed))

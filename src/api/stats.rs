@@ -22,11 +22,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(trends))
 }
 
-/// The cases recorded in `[since, until)` (RFC 3339; by default the last 7 days, or the last
-/// 48 hours by hour), counted per `bucket` (`hour` or `day`, UTC; at most 1,000) by `by`
-/// (`action`, `route`, `intent`, `sentiment`, `channel`, `priority`); the incidents opened per
-/// bucket; and per route and priority the share of those cases due by now that were answered
-/// within `respond_by`. Role: moderator.
+/// The cases recorded in `[since, until)` (RFC 3339, widened to whole buckets; by default the
+/// last 7 days, or the last 48 hours by hour), counted per `bucket` (`hour` or `day`, UTC; at
+/// most 1,000) by `by` (`action`: the automated action recorded; `route`, `intent`,
+/// `sentiment`, `channel`, `priority`); the incidents opened per bucket; and per route and
+/// priority the share of those cases due by now that were answered within `respond_by`. At most
+/// the newest 200,000 cases are counted (`truncated`). Role: moderator.
 #[utoipa::path(get, path = "/v1/stats", tag = "register",
     params(
         ("since" = Option<DateTime<Utc>>, Query, description = "Recorded at or after (RFC 3339)"),
@@ -72,7 +73,12 @@ async fn trends(
             stats::MAX_BUCKETS
         ))
     })?;
-    let (rows, opened) = state.register.trend_rows(since, until, MAX_ROWS).await?;
+    // Whole buckets, so the first and the last count all they span.
+    let (since, until) = match (buckets.first(), buckets.last()) {
+        (Some(first), Some(last)) => (*first, *last + bucket.width()),
+        _ => (since, until),
+    };
+    let (rows, truncated, opened) = state.register.trend_rows(since, until, MAX_ROWS).await?;
     let (series, incidents, reply_times) =
         stats::count(&rows, &opened, &buckets, (bucket, by), now);
     Ok(Json(Trends {
@@ -85,6 +91,6 @@ async fn trends(
         series,
         incidents,
         reply_times,
-        truncated: rows.len() == MAX_ROWS,
+        truncated,
     }))
 }

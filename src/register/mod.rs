@@ -182,6 +182,15 @@ impl Register {
 
     /// Records the case, or finds the one already recorded for this comment id. Returns its id.
     pub async fn record(&self, case: &NewCase<'_>) -> Result<i64, RegisterError> {
+        Ok(self.record_report(case).await?.0)
+    }
+
+    /// [`Register::record`], and the incident the case joined: `case.incident`, or where a
+    /// merge took it; none when that was closed (or the comment was recorded already).
+    pub async fn record_report(
+        &self,
+        case: &NewCase<'_>,
+    ) -> Result<(i64, Option<i64>), RegisterError> {
         on_backend!(self, store => store.record(case))
     }
 
@@ -445,16 +454,17 @@ impl Register {
         on_backend!(self, store => store.merge_incident(from, into, who))
     }
 
-    /// The cases recorded in `[since, until)` as the trends read them, oldest first, at most
-    /// `limit`; and the times incidents opened in it.
+    /// The newest `limit` cases recorded in `[since, until)` as the trends read them, and
+    /// whether there were more; and the times incidents opened in it.
     pub async fn trend_rows(
         &self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         limit: usize,
-    ) -> Result<(Vec<crate::stats::Row>, Vec<DateTime<Utc>>), RegisterError> {
-        let (rows, opened) = on_backend!(self, store => store.trend_rows(since, until, limit))?;
-        Ok((rows.into_iter().map(Into::into).collect(), opened))
+    ) -> Result<(Vec<crate::stats::Row>, bool, Vec<DateTime<Utc>>), RegisterError> {
+        let (rows, more, opened) =
+            on_backend!(self, store => store.trend_rows(since, until, limit))?;
+        Ok((rows.into_iter().map(Into::into).collect(), more, opened))
     }
 
     /// Whether the database answers.

@@ -571,7 +571,7 @@ impl From<TrendRow> for crate::stats::Row {
             route: r.route,
             channel: r.channel,
             sentiment: r.sentiment.0["label"].as_str().map(String::from),
-            intents: r.intents.map(|i| i.0).unwrap_or_default(),
+            intents: r.intents.map(|i| i.0),
             respond_by: r.respond_by,
             answered_at: r.answered_at,
         }

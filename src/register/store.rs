@@ -207,17 +207,17 @@ where
         })
     }
 
-    pub async fn record(&self, case: &NewCase<'_>) -> Result<i64, RegisterError> {
+    pub async fn record(&self, case: &NewCase<'_>) -> Result<(i64, Option<i64>), RegisterError> {
         let now = Utc::now();
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
         match Self::record_in(&mut tx, case, case.incident, now).await? {
-            Some(id) => {
+            Some(recorded) => {
                 tx.commit().await?;
-                Ok(id)
+                Ok(recorded)
             }
             None => {
                 tx.rollback().await?;
-                self.case_of_comment(case.comment_id).await
+                Ok((self.case_of_comment(case.comment_id).await?, None))
             }
         }
     }
@@ -232,13 +232,14 @@ where
     }
 
     /// Records the case in `tx`, in `incident` if any: its author's counts, its audit row and
-    /// its deliveries with it. `None` when the comment is recorded already.
+    /// its deliveries with it. Its id and the incident it joined (`incident`, or where a merge
+    /// took it; none when closed), or `None` when the comment is recorded already.
     async fn record_in(
         tx: &mut sqlx::Transaction<'_, DB>,
         case: &NewCase<'_>,
         incident: Option<i64>,
         now: DateTime<Utc>,
-    ) -> Result<Option<i64>, RegisterError> {
+    ) -> Result<Option<(i64, Option<i64>)>, RegisterError> {
         // The incident it joins as the register has it now: merged ones forward to where they
         // went, a closed one takes no more reports. Locked, so joins count one after another.
         let incident = match incident {
@@ -331,7 +332,7 @@ where
         if let Some(incident) = &incident {
             Self::joined(tx, incident, case.channel, case.created_at.max(now)).await?;
         }
-        Ok(Some(id))
+        Ok(Some((id, incident.map(|i| i.id))))
     }
 
     /// The open incident a report of `incident` joins: itself, or where a merge took it;
@@ -440,7 +441,7 @@ where
         .await?;
         // The tipping report is counted as it joins.
         let case_id = match Self::record_in(&mut tx, case, Some(id), now).await? {
-            Some(case_id) => case_id,
+            Some((case_id, _)) => case_id,
             None => {
                 let existing: i64 =
                     sqlx::query_scalar("SELECT id FROM moderation_case WHERE comment_id = $1")
@@ -475,7 +476,20 @@ where
             return Ok(());
         }
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
-        Self::link_in(&mut tx, incident, cases).await?;
+        // Reports of an incident merged meanwhile go where it went (a closed one keeps them).
+        let mut target = incident;
+        for _ in 0..8 {
+            let into: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT merged_into FROM incident WHERE id = $1")
+                    .bind(target)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match into.flatten() {
+                Some(into) => target = into,
+                None => break,
+            }
+        }
+        Self::link_in(&mut tx, target, cases).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -617,11 +631,27 @@ where
         }
         let now = Utc::now();
         let mut tx = self.pool.begin_with(DB::BEGIN_WRITE).await?;
+        // Both rows locked in id order, so a close or a crossing merge waits its turn.
+        let statuses: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, status FROM incident WHERE id IN ($1, $2) ORDER BY id{}",
+            DB::LOCK_ROW
+        )))
+        .bind(from)
+        .bind(into)
+        .fetch_all(&mut *tx)
+        .await?;
+        let status = |id: i64| {
+            statuses
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, s)| s.as_str())
+        };
+        if !matches!(status(from), Some("open" | "closed")) || status(into) != Some("open") {
+            return Ok(false);
+        }
         let merged: Option<i64> = sqlx::query_scalar(
             "UPDATE incident SET status = 'merged', merged_into = $1, closed_at = $2 \
-             WHERE id = $3 AND status <> 'merged' \
-             AND EXISTS (SELECT 1 FROM incident i WHERE i.id = $1 AND i.status = 'open') \
-             RETURNING reports",
+             WHERE id = $3 RETURNING reports",
         )
         .bind(into)
         .bind(now)
@@ -653,24 +683,31 @@ where
         Ok(true)
     }
 
-    /// The cases recorded in `[since, until)`, oldest first, at most `limit`; and the times
-    /// incidents opened in it.
+    /// The newest `limit` cases recorded in `[since, until)`, and whether there were more;
+    /// and the times incidents opened in it.
     pub async fn trend_rows(
         &self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         limit: usize,
-    ) -> Result<(Vec<TrendRow>, Vec<DateTime<Utc>>), RegisterError> {
-        let rows = sqlx::query_as::<_, TrendRow>(
+    ) -> Result<(Vec<TrendRow>, bool, Vec<DateTime<Utc>>), RegisterError> {
+        let mut rows = sqlx::query_as::<_, TrendRow>(
             "SELECT recorded_at, action, priority, route, channel, sentiment, intents, \
              respond_by, answered_at FROM moderation_case \
-             WHERE recorded_at >= $1 AND recorded_at < $2 ORDER BY recorded_at, id LIMIT $3",
+             WHERE recorded_at >= $1 AND recorded_at < $2 \
+             ORDER BY recorded_at DESC, id DESC LIMIT $3",
         )
         .bind(since)
         .bind(until)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(
+            i64::try_from(limit)
+                .unwrap_or(i64::MAX - 1)
+                .saturating_add(1),
+        )
         .fetch_all(&self.pool)
         .await?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
         let opened = sqlx::query_scalar(
             "SELECT opened_at FROM incident WHERE opened_at >= $1 AND opened_at < $2",
         )
@@ -678,7 +715,7 @@ where
         .bind(until)
         .fetch_all(&self.pool)
         .await?;
-        Ok((rows, opened))
+        Ok((rows, more, opened))
     }
 
     pub async fn lease_due(

@@ -780,7 +780,12 @@ function parseHash() {
     return { range: { since: day('since'), until: day('until') } };
   }
   if (path === '/trends') {
-    const day = (name) => (/^\d{4}-\d{2}-\d{2}$/.test(params.get(name)) ? params.get(name) : undefined);
+    // A calendar day only: 2026-02-31 or 2026-13-01 is no day, and is left out.
+    const day = (name) => {
+      const value = params.get(name) ?? '';
+      const at = new Date(`${value}T00:00:00Z`);
+      return !Number.isNaN(at.getTime()) && at.toISOString().slice(0, 10) === value ? value : undefined;
+    };
     const bucket = params.get('bucket') === 'hour' ? 'hour' : 'day';
     return { trends: { since: day('since'), until: day('until'), bucket } };
   }
@@ -1623,17 +1628,16 @@ async function loadTrends(range) {
   form.elements.since.value = range.since ?? '';
   form.elements.until.value = range.until ?? '';
   form.elements.bucket.value = range.bucket;
-  const query = (by) => {
-    const params = new URLSearchParams({ bucket: range.bucket, by });
-    const day = (d, later = 0) => {
-      const at = new Date(`${d}T00:00:00Z`);
-      at.setUTCDate(at.getUTCDate() + later);
-      return at.toISOString();
-    };
-    if (range.since) params.set('since', day(range.since));
-    if (range.until) params.set('until', day(range.until, 1));
-    return `/v1/stats?${params}`;
+  // One range for the three calls, so their buckets are the same ones.
+  const day = (d, later = 0) => {
+    const at = new Date(`${d}T00:00:00Z`);
+    at.setUTCDate(at.getUTCDate() + later);
+    return at.toISOString();
   };
+  const span = range.bucket === 'hour' ? 48 * 3600e3 : 7 * 86400e3;
+  const until = range.until ? day(range.until, 1) : new Date().toISOString();
+  const since = range.since ? day(range.since) : new Date(Date.parse(until) - span).toISOString();
+  const query = (by) => `/v1/stats?${new URLSearchParams({ bucket: range.bucket, by, since, until })}`;
   const loaded = await attempt(() => Promise.all(['intent', 'action', 'sentiment'].map((by) => api(query(by)))));
   if (!loaded) return;
   state.trends.data = loaded;
