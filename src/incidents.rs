@@ -36,6 +36,8 @@ pub const MEMBERS: usize = 64;
 pub const INCIDENTS: usize = 1024;
 /// The share of a group's reports a word must be in to tie it together.
 pub const TYING: f32 = 0.3;
+/// The longest window a policy may set (a week), in minutes.
+const MAX_WINDOW_MINUTES: i64 = 10_080;
 /// Letters of a word its key keeps.
 const STEM: usize = 5;
 /// Key words a report keeps, the first in the text.
@@ -69,7 +71,7 @@ impl Rules {
     /// What is wrong with the rules, with the path of each field.
     pub fn problems(&self) -> Vec<String> {
         let mut errors = Vec::new();
-        if !(1..=10_080).contains(&self.window_minutes) {
+        if !(1..=MAX_WINDOW_MINUTES).contains(&i64::from(self.window_minutes)) {
             errors.push("incidents.window_minutes: 1 to 10080 (a week)".to_string());
         }
         if !(2..=MEMBERS as u32 / 2).contains(&self.authors) {
@@ -447,7 +449,7 @@ impl Memory {
     /// cases to link now: those noted while it opened, and the recorded reports of other
     /// groups that share `shared` of its words (a report that came before the incident's words
     /// were clear may have gone to another group), taken out of those groups.
-    pub fn opened(&self, group: u64, incident: i64, shared: usize) -> Vec<i64> {
+    pub fn opened(&self, group: u64, incident: i64, rules: &Rules) -> Vec<i64> {
         let mut inner = self.lock();
         let Some(g) = inner.groups.get_mut(&group) else {
             return Vec::new();
@@ -455,12 +457,14 @@ impl Memory {
         g.standing = Standing::Incident(incident);
         let mut cases: Vec<i64> = g.late.drain(..).map(|(_, case)| case).collect();
         let (words, category) = (g.words.clone(), g.category);
+        let since = g.last_seen - TimeDelta::minutes(rules.window_minutes.into());
         let counted: Vec<String> = g.counts.keys().cloned().collect();
         g.members.clear();
         g.counts.clear();
         inner.unindex(group, &counted);
         inner.index_keys(group, words.clone());
-        cases.extend(inner.adopt(group, &words, category, shared));
+        let shared = rules.shared_words as usize;
+        cases.extend(inner.adopt(group, &words, (category, since), shared));
         cases
     }
 
@@ -575,7 +579,11 @@ impl Inner {
                 continue;
             };
             if !g.live(since) {
-                stale.push(id);
+                // Gone for good only past the longest window a policy may set: another
+                // channel's policy may still count it.
+                if g.last_seen < report.at - TimeDelta::minutes(MAX_WINDOW_MINUTES) {
+                    stale.push(id);
+                }
                 continue;
             }
             let compatible = match (g.category, report.category) {
@@ -594,13 +602,14 @@ impl Inner {
         best.map(|(_, _, _, id)| id)
     }
 
-    /// The recorded reports of groups still counting that share `shared` of the incident's
-    /// `words` (and its category): taken out of their groups, their cases returned.
+    /// The recorded reports of groups still counting, made within the incident's window, that
+    /// share `shared` of its `words` (and its category): taken out of their groups, their cases
+    /// returned.
     fn adopt(
         &mut self,
         incident: u64,
         words: &[String],
-        category: Option<Category>,
+        (category, since): (Option<Category>, DateTime<Utc>),
         shared: usize,
     ) -> Vec<i64> {
         let mut groups: Vec<u64> = words
@@ -622,6 +631,7 @@ impl Inner {
             }
             let fits = |m: &Member| {
                 (m.category.is_none() || category.is_none() || m.category == category)
+                    && m.at >= since
                     && m.case.is_some()
                     && m.keys.iter().filter(|k| words.contains(k)).count() >= shared
             };
@@ -751,7 +761,7 @@ mod tests {
         assert_eq!(opening.cases, [1, 2, 3]);
         assert_eq!((opening.authors, opening.reports), (3, 4));
         assert_eq!(opening.title(), "outage: omapankissa, pikamaksu, toimi");
-        assert_eq!(memory.opened(opening.group, 7, 2), Vec::<i64>::new());
+        assert_eq!(memory.opened(opening.group, 7, &RULES), Vec::<i64>::new());
         let later = memory.observe(&report("omapankki pikamaksu rikki", "d", OUTAGE, 4), &RULES);
         assert!(
             matches!(later, Sighting::Joins { incident: 7 }),
@@ -887,7 +897,20 @@ mod tests {
             &RULES,
         );
         assert!(memory.lock().index.contains_key("eräpä"));
-        memory.observe(&report("Laskun eräpäivä siirtyi", "b", OUTAGE, 600), &RULES);
+        let later = memory.observe(&report("Laskun eräpäivä siirtyi", "b", OUTAGE, 600), &RULES);
+        assert!(
+            matches!(later, Sighting::Member { .. }),
+            "outside the window: {later:?}"
+        );
+        assert_eq!(
+            memory.lock().groups.len(),
+            2,
+            "kept while a longer window may count it"
+        );
+        memory.observe(
+            &report("Laskun eräpäivä siirtyi", "c", OUTAGE, 10_700),
+            &RULES,
+        );
         let inner = memory.lock();
         assert_eq!(inner.groups.len(), 1, "the stale group went");
         assert!(inner.index.values().all(|ids| ids.len() == 1));

@@ -280,8 +280,9 @@ impl Pipeline {
                     .open_incident(&outcome.case(comment), &new, &outcome.incident_notices)
                     .await?;
                 guard.armed = false;
-                let shared = outcome.incident_rules.shared_words as usize;
-                let later = self.incidents.opened(opening.group, incident, shared);
+                let later = self
+                    .incidents
+                    .opened(opening.group, incident, &outcome.incident_rules);
                 tracing::info!(incident, title = %new.title, authors = opening.authors, "incident opened");
                 outcome.case_id = Some(case);
                 outcome.join(incident);
