@@ -471,9 +471,42 @@ pub struct PipelineConfig {
     /// Authors whose recent texts are remembered for repetition (least recently seen forgotten first).
     #[arg(long, env = "SEULA_REPETITION_AUTHORS", default_value_t = 50_000)]
     pub repetition_authors: usize,
+    /// A transformer model folder (`model.onnx`, `tokenizer.json`, `seula-model.toml`) for the
+    /// comments the policy's cascade sends on after the fast path. Needs ONNX Runtime at
+    /// `ORT_DYLIB_PATH`; without it the server scores on the fast path and says so.
+    #[arg(long, env = "SEULA_TRANSFORMER")]
+    pub transformer: Option<PathBuf>,
+    /// Worker threads running the transformer, each with its own session.
+    #[arg(long, env = "SEULA_TRANSFORMER_WORKERS", default_value_t = 1)]
+    pub transformer_workers: usize,
+    /// ONNX Runtime's threads per transformer worker.
+    #[arg(long, env = "SEULA_TRANSFORMER_THREADS", default_value_t = 2)]
+    pub transformer_threads: usize,
+    /// Comments the transformer scores in one run, at most.
+    #[arg(long, env = "SEULA_TRANSFORMER_BATCH", default_value_t = 32)]
+    pub transformer_batch: usize,
+    /// How long a batch waits to fill after its first comment, in milliseconds.
+    #[arg(long, env = "SEULA_TRANSFORMER_WAIT_MS", default_value_t = 2)]
+    pub transformer_wait_ms: u64,
+    /// Comments waiting for the transformer, at most; more are busy (the policy's
+    /// `cascade.when_busy` says whether they get the fast path's answer or 429).
+    #[arg(long, env = "SEULA_TRANSFORMER_QUEUE", default_value_t = 256)]
+    pub transformer_queue: usize,
 }
 
 impl PipelineConfig {
+    /// The transformer tier's settings, when a model folder is given.
+    pub fn transformer(&self) -> Option<crate::transformer::Settings> {
+        Some(crate::transformer::Settings {
+            dir: self.transformer.clone()?,
+            workers: self.transformer_workers,
+            threads: self.transformer_threads,
+            batch: self.transformer_batch,
+            wait: Duration::from_millis(self.transformer_wait_ms),
+            queue: self.transformer_queue,
+        })
+    }
+
     pub fn repetition(&self) -> repetition::Config {
         repetition::Config {
             window: Duration::from_secs(self.repetition_window_hours * 3600),

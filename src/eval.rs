@@ -15,12 +15,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::Utc;
+use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::domain::{Author, Comment};
-use crate::pipeline::Pipeline;
-use crate::policy::AuthorHistory;
+use crate::pipeline::{ModelStatus, Pipeline};
 use crate::scoring::learned::{Manifest, Measure};
 use crate::scoring::linear::Target;
 use crate::scoring::{Assessment, Scores, SentimentLabel};
@@ -178,16 +177,15 @@ pub struct Report {
     pub sentiment: Option<Classes>,
     /// (label field, score, metrics), in the order the fields first appear.
     pub binary: Vec<(String, &'static str, Binary)>,
+    /// Comments the cascade sent to the transformer, and how many it scored.
+    pub transformer: Option<(usize, usize)>,
 }
 
-/// Scores every row of a labelled JSON Lines file through the pipeline (no register).
-pub fn evaluate(pipeline: &Pipeline, path: &Path) -> anyhow::Result<Report> {
+/// Scores every row of a labelled JSON Lines file through the pipeline and the transformer
+/// where the policy's cascade sends it; nothing is recorded or remembered.
+pub async fn evaluate(pipeline: &Pipeline, path: &Path) -> anyhow::Result<Report> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut sentiment = Vec::new();
-    // (label field, score, (score value, label) pairs), in the order the fields first appear.
-    type Pairs = (String, &'static str, Vec<(f32, bool)>);
-    let mut binary: Vec<Pairs> = Vec::new();
-    let (mut rows, mut busy) = (0, Duration::ZERO);
+    let mut rows = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("reading {}", path.display()))?;
         if line.trim().is_empty() {
@@ -197,8 +195,8 @@ pub fn evaluate(pipeline: &Pipeline, path: &Path) -> anyhow::Result<Report> {
             .with_context(|| format!("{} line {}: not JSON", path.display(), n + 1))?;
         let author = row["author"].as_object().map(author_of);
         let text = match (row["text"].as_str(), &author) {
-            (Some(text), _) => text,
-            (None, Some(_)) => "",
+            (Some(text), _) => text.to_string(),
+            (None, Some(_)) => String::new(),
             (None, None) => anyhow::bail!(
                 "{} line {}: no \"text\" and no \"author\"",
                 path.display(),
@@ -209,10 +207,29 @@ pub fn evaluate(pipeline: &Pipeline, path: &Path) -> anyhow::Result<Report> {
             author,
             ..Comment::new(format!("eval-{n}"), text)
         };
-        let t = Instant::now();
-        let outcome = pipeline.decide(&comment, AuthorHistory::default(), Utc::now());
-        busy += t.elapsed();
-        rows += 1;
+        rows.push((row, comment));
+    }
+    anyhow::ensure!(!rows.is_empty(), "{} has no rows", path.display());
+
+    let started = Instant::now();
+    let outcomes: Vec<_> = futures_util::stream::iter(&rows)
+        .map(|(_, comment)| pipeline.run_unstored(comment))
+        .buffered(crate::pipeline::IN_FLIGHT)
+        .collect()
+        .await;
+    let took = started.elapsed();
+
+    let mut sentiment = Vec::new();
+    // (label field, score, (score value, label) pairs), in the order the fields first appear.
+    type Pairs = (String, &'static str, Vec<(f32, bool)>);
+    let mut binary: Vec<Pairs> = Vec::new();
+    let (mut sent, mut scored) = (0, 0);
+    for ((row, comment), outcome) in rows.iter().zip(outcomes) {
+        let outcome = outcome.with_context(|| format!("scoring {}", comment.id))?;
+        if let Some(used) = &outcome.transformer {
+            sent += 1;
+            scored += usize::from(used.status == ModelStatus::Scored);
+        }
         let a: &Assessment = &outcome.assessment;
         if let Some(class) = row["label"].as_str().and_then(sentiment_class) {
             sentiment.push((class_of(a.sentiment.label), class));
@@ -228,15 +245,15 @@ pub fn evaluate(pipeline: &Pipeline, path: &Path) -> anyhow::Result<Report> {
             }
         }
     }
-    anyhow::ensure!(rows > 0, "{} has no rows", path.display());
     Ok(Report {
-        rows,
-        per_comment: busy / rows as u32,
+        rows: rows.len(),
+        per_comment: took / rows.len() as u32,
         sentiment: (!sentiment.is_empty()).then(|| classes(&sentiment, 3)),
         binary: binary
             .into_iter()
             .map(|(field, score, pairs)| (field, score, self::binary(&pairs)))
             .collect(),
+        transformer: pipeline.transformer().map(|_| (sent, scored)),
     })
 }
 
@@ -248,6 +265,13 @@ pub fn render(path: &Path, model_version: &str, report: &Report) -> String {
         report.rows,
         report.per_comment.as_secs_f64() * 1e6
     );
+    if let Some((sent, scored)) = report.transformer {
+        out += &format!(
+            "the cascade sent {sent} of {} comments to the transformer ({:.1} %); it scored {scored}\n",
+            report.rows,
+            100.0 * sent as f64 / report.rows as f64
+        );
+    }
     if let Some(s) = &report.sentiment {
         out += &format!(
             "\n| sentiment | rows | macro-recall | macro-F1 | accuracy |\n|---|---|---|---|---|\n| label | {} | {:.3} | {:.3} | {:.3} |\n",

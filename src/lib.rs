@@ -10,6 +10,8 @@
 //! - [`register`]: the only module with SQL; cases, authors, audit, the notifications' outbox.
 //! - [`notify`]: the outbox's deliveries sent to webhook targets, signed and retried.
 //! - [`pipeline`]: the stages in order, shared by the server and `seula score`.
+//! - [`transformer`]: the transformer tier (ONNX Runtime, batched on worker threads) that the
+//!   policy's cascade sends comments to after the fast path.
 
 pub mod api;
 pub mod config;
@@ -26,10 +28,13 @@ pub mod scoring;
 pub mod signals;
 pub mod stats;
 pub mod train;
+pub mod transformer;
 
 use std::sync::Arc;
 
 use anyhow::Context;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -45,6 +50,7 @@ use pipeline::{ActivePolicies, Pipeline, RunError};
 use policy::{Policies, Sources};
 use register::{Register, Retention};
 use scoring::learned::LearnedScorer;
+use transformer::Transformer;
 
 /// The policy file at `path`, or the shipped default, split into sources.
 pub fn policy_file(path: Option<&std::path::Path>) -> anyhow::Result<Sources> {
@@ -83,7 +89,25 @@ pub async fn policy_sources(
 pub fn build_pipeline(config: &PipelineConfig, sources: Sources) -> anyhow::Result<Pipeline> {
     let policies = ActivePolicies::resolve(sources).map_err(|e| anyhow::anyhow!("policy: {e}"))?;
     let scorer = LearnedScorer::load(config.models.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
-    Pipeline::new(policies, config.repetition(), Box::new(scorer)).map_err(|e| anyhow::anyhow!(e))
+    let pipeline = Pipeline::new(policies, config.repetition(), Box::new(scorer))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let Some(settings) = config.transformer() else {
+        return Ok(pipeline);
+    };
+    match Transformer::load(&settings) {
+        Ok(transformer) => {
+            tracing::info!(model = transformer.version(), "the transformer tier is on");
+            Ok(pipeline.with_transformer(transformer))
+        }
+        // Without the runtime the fast path answers everything; said once, here.
+        Err(e @ transformer::LoadError::Runtime(_)) => {
+            tracing::warn!(
+                "{e}: the transformer tier is off, every comment is scored on the fast path"
+            );
+            Ok(pipeline)
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
 }
 
 /// Everything the server needs, ready to route. Refuses, before loading anything, keys that do
@@ -101,11 +125,12 @@ pub async fn app_state(config: &ServeConfig) -> anyhow::Result<api::AppState> {
     for problem in unknown_secrets(&pipeline.policies().policies, &secrets) {
         tracing::warn!("{problem}: its deliveries fail until the secret is given");
     }
+    let metrics = api::metrics::Metrics::new(pipeline.transformer().map(Transformer::meters));
     Ok(api::AppState {
+        metrics: Arc::new(metrics),
         outbox: Arc::new(notify::Outbox::new(config.webhooks.settings(), secrets)),
         pipeline: Arc::new(pipeline),
         register,
-        metrics: Arc::new(api::metrics::Metrics::default()),
         in_flight: Arc::new(Semaphore::new(config.limits.max_in_flight)),
         rates: api::limits::Rates::new(&config.limits),
         limits: Arc::new(config.limits.clone()),
@@ -232,14 +257,25 @@ pub async fn score_lines(config: &ScoreConfig) -> anyhow::Result<()> {
     };
     let mut output = open_output(config.output.as_deref()).await?;
     // Lines as bytes: a line that is not UTF-8 gets its error line like any malformed one.
+    // Up to IN_FLIGHT lines are scored at once (so the transformer's batches fill) and answered
+    // in their order; a line is answered as soon as it and those before it are done.
     let mut lines = BufReader::new(input).split(b'\n');
-    while let Some(mut line) = lines.next_segment().await? {
-        if line.last() == Some(&b'\r') {
-            line.pop();
+    let mut pending = FuturesOrdered::new();
+    let mut reading = true;
+    while reading || !pending.is_empty() {
+        tokio::select! {
+            line = lines.next_segment(), if reading && pending.len() < pipeline::IN_FLIGHT => {
+                match line? {
+                    Some(line) => pending.push_back(score_line(&pipeline, register.as_ref(), line)),
+                    None => reading = false,
+                }
+            }
+            Some(json) = pending.next(), if !pending.is_empty() => {
+                let mut json = json?;
+                json.push('\n');
+                output.write_all(json.as_bytes()).await?;
+            }
         }
-        let mut json = score_line(&pipeline, register.as_ref(), &line).await?;
-        json.push('\n');
-        output.write_all(json.as_bytes()).await?;
     }
     output.flush().await?;
     Ok(())
@@ -249,12 +285,15 @@ pub async fn score_lines(config: &ScoreConfig) -> anyhow::Result<()> {
 async fn score_line(
     pipeline: &Pipeline,
     register: Option<&Register>,
-    line: &[u8],
+    mut line: Vec<u8>,
 ) -> anyhow::Result<String> {
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
     let parsed = if line.iter().all(u8::is_ascii_whitespace) {
         Err(ApiError::MalformedJson("empty line".into()))
     } else {
-        wire::parse_json(line)
+        wire::parse_json(&line)
     };
     let value = match parsed {
         Ok(v) => v,
@@ -271,12 +310,16 @@ async fn score_line(
             Ok(outcome) => Ok(serde_json::to_string(&ScoreResponse::new(
                 comment.id, outcome,
             ))?),
-            Err(RunError::Panicked(message)) => {
-                tracing::error!(%message, "scoring panicked");
-                let e = ApiError::Panicked(message);
-                Ok(serde_json::to_string(&ItemError::new(id, &e))?)
-            }
             Err(RunError::Register(e)) => Err(e.into()),
+            Err(e) => {
+                if let RunError::Panicked(message) = &e {
+                    tracing::error!(%message, "scoring panicked");
+                }
+                Ok(serde_json::to_string(&ItemError::new(
+                    id,
+                    &ApiError::from(e),
+                ))?)
+            }
         },
         Err(e) => Ok(serde_json::to_string(&ItemError::new(id, &e))?),
     }
@@ -543,7 +586,7 @@ fn render_replay(name: &str, report: &policy::replay::Report) -> String {
 
 /// `seula eval`: metrics of the configured pipeline on one labelled file, or the models' own
 /// table of measures, printed to stdout.
-pub fn evaluate(config: &EvalConfig) -> anyhow::Result<()> {
+pub async fn evaluate(config: &EvalConfig) -> anyhow::Result<()> {
     let Some(data) = &config.data else {
         let manifest: scoring::learned::Manifest = match &config.pipeline.models {
             Some(dir) => {
@@ -562,7 +605,15 @@ pub fn evaluate(config: &EvalConfig) -> anyhow::Result<()> {
         &config.pipeline,
         policy_file(config.pipeline.policy.as_deref())?,
     )?;
-    let report = eval::evaluate(&pipeline, data)?;
-    print!("{}", eval::render(data, pipeline.model_version(), &report));
+    let report = eval::evaluate(&pipeline, data).await?;
+    let version = match pipeline.transformer() {
+        Some(transformer) => format!(
+            "{}, transformer {}",
+            pipeline.model_version(),
+            transformer.version()
+        ),
+        None => pipeline.model_version().to_string(),
+    };
+    print!("{}", eval::render(data, &version, &report));
     Ok(())
 }

@@ -23,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Score(config) => seula::score_lines(&config).await,
         Command::Train(config) => seula::train(&config).map(|_| ()),
-        Command::Eval(config) => seula::evaluate(&config),
+        Command::Eval(config) => seula::evaluate(&config).await,
         Command::ExportLabels(config) => seula::export_labels(&config).await,
         Command::Policy(command) => seula::policy_command(&command).await,
         Command::ExportAuthor { id, register } => seula::export_author(&register, &id).await,

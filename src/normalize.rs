@@ -432,6 +432,30 @@ impl ByteToChar {
     }
 }
 
+/// The original text as a transformer model reads it, the way its training files have it:
+/// every URL as `URL`, every @mention as `@user`, invisible characters dropped.
+pub fn model_text(original: &str, text: &NormalizedText) -> String {
+    let mut masks: Vec<(Span, &str)> = text.urls.iter().map(|s| (*s, "URL")).collect();
+    masks.extend(text.mentions.iter().map(|s| (*s, "@user")));
+    masks.sort_by_key(|(span, _)| span.start);
+    let mut masks = masks.into_iter().peekable();
+    let mut out = String::with_capacity(original.len());
+    let mut skip_to = 0;
+    for (i, c) in original.chars().enumerate() {
+        while let Some((span, word)) = masks.next_if(|(span, _)| span.start <= i) {
+            // A mention inside a URL is part of the URL.
+            if span.start >= skip_to && span.end > span.start {
+                out.push_str(word);
+                skip_to = span.end;
+            }
+        }
+        if i >= skip_to && !is_invisible(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The original text of a span, for messages.
 pub fn slice(original: &str, span: Span) -> String {
     original
@@ -558,6 +582,26 @@ mod tests {
             .map(|t| (t.obfuscated, t.elongated))
             .collect();
         assert_eq!(flags, vec![(true, false), (false, true), (false, false)]);
+    }
+
+    #[test]
+    fn a_model_reads_urls_and_mentions_masked_and_no_invisible_characters() {
+        for (original, expected) in [
+            (
+                "@Mikko go to https://x.fi/@paska now",
+                "@user go to URL now",
+            ),
+            ("ki\u{200b}ll y\u{ad}ou @a.b", "kill you @user"),
+            ("see www.x.com/a @b", "see URL @user"),
+            ("mail a@b.fi", "mail a@URL"),
+            ("", ""),
+        ] {
+            assert_eq!(
+                model_text(original, &normalize(original)),
+                expected,
+                "{original:?}"
+            );
+        }
     }
 
     #[test]

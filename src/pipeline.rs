@@ -13,19 +13,22 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Comment, Reason, Recommendation, Span};
 use crate::incidents::{self, Sighting};
-use crate::normalize::normalize;
+use crate::normalize::{NormalizedText, model_text, normalize};
+use crate::policy::cascade::WhenBusy;
 use crate::policy::notify::{self, Event, Notice};
 use crate::policy::{self, AuthorHistory, Decision, Policies, Sources};
 use crate::register::{self, NewCase, NewIncident, Register, RegisterError};
 use crate::scoring::learned::LearnedScorer;
 use crate::scoring::{Assessment, Scorer};
 use crate::signals::{self, Category, Lexicons, Signals, personal_data, repetition};
+use crate::transformer::{Busy, Transformer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Normalize,
     Signals,
     Scoring,
+    Transformer,
     Policy,
     Register,
 }
@@ -36,6 +39,7 @@ impl Stage {
             Stage::Normalize => "normalize",
             Stage::Signals => "signals",
             Stage::Scoring => "scoring",
+            Stage::Transformer => "transformer",
             Stage::Policy => "policy",
             Stage::Register => "register",
         }
@@ -65,6 +69,8 @@ pub struct Outcome {
     /// What makes an incident under the comment's policy, and who hears one opened.
     pub incident_rules: incidents::Rules,
     pub incident_notices: Vec<Notice>,
+    /// How the transformer took part, when the policy's cascade sent the comment to it.
+    pub transformer: Option<ModelUse>,
 }
 
 impl Outcome {
@@ -135,6 +141,10 @@ impl ActivePolicies {
     }
 }
 
+/// Comments a batch caller (`seula score`, `seula eval`) scores at once, so that the
+/// transformer's batches fill as they do under a server's concurrent requests.
+pub const IN_FLIGHT: usize = 64;
+
 pub struct Pipeline {
     lexicons: Lexicons,
     scorer: Box<dyn Scorer>,
@@ -143,6 +153,8 @@ pub struct Pipeline {
     repetition: repetition::Memory,
     /// Recent problem reports and the open incidents they join.
     incidents: incidents::Memory,
+    /// The transformer tier, where the server has one.
+    transformer: Option<Transformer>,
 }
 
 impl Pipeline {
@@ -161,7 +173,18 @@ impl Pipeline {
             policies: ArcSwap::from_pointee(policies),
             repetition: repetition::Memory::new(repetition),
             incidents: incidents::Memory::default(),
+            transformer: None,
         })
+    }
+
+    /// Puts a transformer model behind the fast path, for the comments the cascade sends it.
+    pub fn with_transformer(mut self, transformer: Transformer) -> Self {
+        self.transformer = Some(transformer);
+        self
+    }
+
+    pub fn transformer(&self) -> Option<&Transformer> {
+        self.transformer.as_ref()
     }
 
     /// The shipped lexicons, default policy and built-in models, default repetition memory.
@@ -231,7 +254,7 @@ impl Pipeline {
             (Some(r), Some(author)) => r.author_history(author).await?,
             _ => AuthorHistory::default(),
         };
-        let mut outcome = self.decide_caught(comment, history, true)?;
+        let mut outcome = self.decide_cascading(comment, history, true).await?;
         if let Some(register) = register {
             let t = Instant::now();
             self.record(&mut outcome, comment, register).await?;
@@ -241,6 +264,13 @@ impl Pipeline {
         }
         outcome.took = start.elapsed();
         Ok(outcome)
+    }
+
+    /// Scores and decides without recording the comment or remembering it for repetition (a
+    /// client that asks nothing be stored). A panic fails this comment alone.
+    pub async fn run_unstored(&self, comment: &Comment) -> Result<Outcome, RunError> {
+        self.decide_cascading(comment, AuthorHistory::default(), false)
+            .await
     }
 
     /// Records the outcome when it calls for it, and keeps the incidents: a report joins one,
@@ -320,46 +350,83 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Scores and decides without recording the comment or remembering it for repetition (a
-    /// client that asks nothing be stored). A panic fails this comment alone.
-    pub fn decide_unstored(&self, comment: &Comment) -> Result<Outcome, RunError> {
-        self.decide_caught(comment, AuthorHistory::default(), false)
-    }
-
-    fn decide_caught(
+    /// The fast path, then the transformer where the policy's cascade sends the comment, then
+    /// the policy. A panic fails this comment alone.
+    async fn decide_cascading(
         &self,
         comment: &Comment,
         history: AuthorHistory,
         keep: bool,
     ) -> Result<Outcome, RunError> {
-        let decided = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.decide_keeping(comment, history, Utc::now(), keep)
-        }));
-        decided.map_err(|panic| {
-            RunError::Panicked(format!(
-                "scoring {:?}: {}",
-                comment.id,
-                panic_message(&*panic)
-            ))
+        let now = Utc::now();
+        let mut assessed = caught(comment, || self.assess(comment, now, keep))?;
+        if let Some(transformer) = &self.transformer {
+            self.second_opinion(transformer, comment, &mut assessed)
+                .await?;
+        }
+        caught(comment, || {
+            self.conclude(comment, assessed, history, now, keep)
         })
     }
 
-    /// Every stage but the register: CPU only. `now` is the server's clock: it orders
-    /// repetition and stands in for a missing `created_at`.
-    pub fn decide(&self, comment: &Comment, history: AuthorHistory, now: DateTime<Utc>) -> Outcome {
-        self.decide_keeping(comment, history, now, true)
+    /// Asks the transformer where the policy's cascade says it pays, and puts its opinion into
+    /// the assessment. A full queue answers from the fast path or refuses, as the policy says;
+    /// a failed run answers from the fast path.
+    async fn second_opinion(
+        &self,
+        transformer: &Transformer,
+        comment: &Comment,
+        assessed: &mut Assessed,
+    ) -> Result<(), RunError> {
+        let active = Arc::clone(&assessed.active);
+        let cascade = &active
+            .policies
+            .for_channel(comment.channel.as_deref())
+            .cascade;
+        if !cascade.wants(
+            transformer.card(),
+            assessed.signals.language,
+            &assessed.assessment,
+        ) {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let mut truncated = false;
+        let status = match transformer.submit(model_text(&comment.text, &assessed.text)) {
+            Err(Busy) if cascade.when_busy == WhenBusy::Refuse => return Err(RunError::Busy),
+            Err(Busy) => ModelStatus::Busy,
+            Ok(answer) => match answer.await {
+                Ok(Ok(opinion)) => {
+                    transformer
+                        .card()
+                        .apply(&mut assessed.assessment, &opinion.logits);
+                    truncated = opinion.truncated;
+                    ModelStatus::Scored
+                }
+                Ok(Err(_)) | Err(_) => ModelStatus::Failed,
+            },
+        };
+        assessed.stages.push((Stage::Transformer, t.elapsed()));
+        assessed.transformer = Some(ModelUse {
+            model: transformer.version().to_string(),
+            status,
+            truncated,
+        });
+        Ok(())
     }
 
-    /// [`Pipeline::decide`]; the repetition memory remembers the comment only when `keep`.
-    fn decide_keeping(
-        &self,
-        comment: &Comment,
-        history: AuthorHistory,
-        now: DateTime<Utc>,
-        keep: bool,
-    ) -> Outcome {
+    /// Every stage but the register and the transformer: CPU only. `now` is the server's clock:
+    /// it orders repetition and stands in for a missing `created_at`.
+    pub fn decide(&self, comment: &Comment, history: AuthorHistory, now: DateTime<Utc>) -> Outcome {
+        let assessed = self.assess(comment, now, true);
+        self.conclude(comment, assessed, history, now, true)
+    }
+
+    /// Normalisation, signals and the fast path's scores, under the policy in force now. The
+    /// repetition memory remembers the comment only when `keep`.
+    fn assess(&self, comment: &Comment, now: DateTime<Utc>, keep: bool) -> Assessed {
         let start = Instant::now();
-        let mut stages = Vec::with_capacity(5);
+        let mut stages = Vec::with_capacity(6);
         let mut lap = |stage: Stage, since: &mut Instant| {
             stages.push((stage, since.elapsed()));
             *since = Instant::now();
@@ -369,7 +436,7 @@ impl Pipeline {
         lap(Stage::Normalize, &mut t);
 
         let at = comment.created_at.unwrap_or(now);
-        let active = self.policies.load();
+        let active = self.policies.load_full();
         let policy = active.policies.for_channel(comment.channel.as_deref());
         let mut signals = signals::extract(&self.lexicons, comment, &text, at);
         if !policy.words.is_empty() {
@@ -394,7 +461,41 @@ impl Pipeline {
 
         let assessment = self.scorer.score(&comment.text, &text, &signals);
         lap(Stage::Scoring, &mut t);
+        Assessed {
+            text,
+            signals,
+            assessment,
+            active,
+            at,
+            stages,
+            start,
+            transformer: None,
+        }
+    }
 
+    /// The policy's decision over what the scorers said.
+    fn conclude(
+        &self,
+        comment: &Comment,
+        assessed: Assessed,
+        history: AuthorHistory,
+        now: DateTime<Utc>,
+        keep: bool,
+    ) -> Outcome {
+        let t = Instant::now();
+        let active = Arc::clone(&assessed.active);
+        let policy = active.policies.for_channel(comment.channel.as_deref());
+        let Assessed {
+            text,
+            mut signals,
+            assessment,
+            at,
+            mut stages,
+            start,
+            transformer,
+            active: _,
+        } = assessed;
+        let author = comment.author.as_ref().and_then(|a| a.id.as_deref());
         let mut decision = policy::decide(
             policy,
             &assessment.scores,
@@ -421,8 +522,15 @@ impl Pipeline {
         };
         let truncated = signals::cap(&mut signals, &mut decision.reasons);
         let respond_by = policy.respond_by(&decision, at);
-        lap(Stage::Policy, &mut t);
-
+        stages.push((Stage::Policy, t.elapsed()));
+        // The versions of every model that decided: the fast path's, and the transformer's
+        // when it scored the comment.
+        let model_version = match &transformer {
+            Some(used) if used.status == ModelStatus::Scored => {
+                format!("{}+{}", self.scorer.version(), used.model)
+            }
+            _ => self.scorer.version().to_string(),
+        };
         Outcome {
             signals,
             assessment,
@@ -432,15 +540,62 @@ impl Pipeline {
             history,
             policy_name: policy.name.clone(),
             policy_version: policy.version,
-            model_version: self.scorer.version().to_string(),
+            model_version,
             case_id: None,
             stages,
             took: start.elapsed(),
             report,
             incident_rules: policy.incidents,
             incident_notices,
+            transformer,
         }
     }
+}
+
+/// What the fast path found, before the policy decides.
+struct Assessed {
+    text: NormalizedText,
+    signals: Signals,
+    assessment: Assessment,
+    /// The policies in force when the comment arrived: it is decided under them to the end.
+    active: Arc<ActivePolicies>,
+    at: DateTime<Utc>,
+    stages: Vec<(Stage, Duration)>,
+    start: Instant,
+    transformer: Option<ModelUse>,
+}
+
+/// Runs `f`; a panic in it fails this comment alone.
+fn caught<T>(comment: &Comment, f: impl FnOnce() -> T) -> Result<T, RunError> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+        RunError::Panicked(format!(
+            "scoring {:?}: {}",
+            comment.id,
+            panic_message(&*panic)
+        ))
+    })
+}
+
+/// How the transformer took part in a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelUse {
+    /// The model's version: its name and the start of its checksum.
+    pub model: String,
+    pub status: ModelStatus,
+    /// The text was longer than the model reads; it read the start.
+    pub truncated: bool,
+}
+
+/// What became of a comment the cascade sent to the transformer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelStatus {
+    /// The model scored it.
+    Scored,
+    /// The model's queue was full: the fast path answered.
+    Busy,
+    /// The model failed on it: the fast path answered.
+    Failed,
 }
 
 /// Puts a group back to counting when its incident's opening did not finish.
@@ -467,6 +622,10 @@ pub enum RunError {
     /// A defect: scoring this comment panicked. The process and other comments go on.
     #[error("{0}")]
     Panicked(String),
+    /// The transformer's queue is full and the policy refuses rather than answer from the
+    /// fast path.
+    #[error("the transformer model is busy")]
+    Busy,
 }
 
 /// What a panic said, when it said it with a string.

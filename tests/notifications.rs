@@ -413,7 +413,10 @@ fn serve(port: u16, database: &str, policy: &std::path::Path) -> Child {
         .args(["--database-url", database])
         .arg("--policy")
         .arg(policy)
-        .args(["--webhook-timeout", "2", "--webhook-backoff-ms", "20"])
+        // Long enough that a loaded machine never times out a send the receiver answered (Seula
+        // would rightly send it again: delivery is at least once), short enough that the killed
+        // server's leases (three timeouts) end soon.
+        .args(["--webhook-timeout", "4", "--webhook-backoff-ms", "20"])
         .env(
             "SEULA_MODELS",
             concat!(env!("CARGO_MANIFEST_DIR"), "/models"),

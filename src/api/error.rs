@@ -37,6 +37,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("too many requests in flight; retry shortly")]
     Overloaded,
+    /// The transformer's queue is full and the channel's policy refuses rather than answer
+    /// from the fast path.
+    #[error("the transformer model's queue is full; retry shortly")]
+    ModelBusy,
     /// This client address or API key sent more than its rate.
     #[error("rate limit reached; retry in {} s", super::limits::retry_after(*.0))]
     RateLimited(std::time::Duration),
@@ -136,7 +140,9 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Overloaded | ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded | ApiError::ModelBusy | ApiError::RateLimited(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -155,6 +161,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Overloaded => "overloaded",
+            ApiError::ModelBusy => "model_busy",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Timeout(_) => "request_timeout",
             ApiError::HeadersTooLarge(_) => "headers_too_large",
@@ -164,6 +171,17 @@ impl ApiError {
         ErrorBody {
             code,
             message: self.to_string(),
+        }
+    }
+}
+
+impl From<crate::pipeline::RunError> for ApiError {
+    fn from(e: crate::pipeline::RunError) -> Self {
+        use crate::pipeline::RunError;
+        match e {
+            RunError::Register(e) => e.into(),
+            RunError::Panicked(message) => ApiError::Panicked(message),
+            RunError::Busy => ApiError::ModelBusy,
         }
     }
 }
@@ -194,7 +212,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Bearer realm=\"seula\""),
                 );
             }
-            ApiError::Overloaded => {
+            ApiError::Overloaded | ApiError::ModelBusy => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(1));
             }
             ApiError::RateLimited(wait) => {

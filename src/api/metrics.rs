@@ -70,7 +70,17 @@ fn latency_histogram() -> Histogram {
 
 impl Default for Metrics {
     fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+impl Metrics {
+    /// The service's metrics, with the transformer tier's when it is on.
+    pub fn new(transformer: Option<&crate::transformer::Meters>) -> Self {
         let mut registry = Registry::with_prefix("seula");
+        if let Some(meters) = transformer {
+            meters.register(&mut registry);
+        }
         let requests = Family::<RequestLabels, Counter>::default();
         let stages = Family::<StageLabels, Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
@@ -155,9 +165,7 @@ impl Default for Metrics {
             pending_deliveries,
         }
     }
-}
 
-impl Metrics {
     pub fn request(&self, endpoint: &'static str, status: u16) {
         self.requests
             .get_or_create(&RequestLabels { endpoint, status })

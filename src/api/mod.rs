@@ -191,11 +191,12 @@ async fn score_one(state: &AppState, value: Value) -> Result<ScoreResponse, ApiE
     let comment = wire::comment_from_value(value)?;
     let outcome = match state.pipeline.run(&comment, Some(&state.register)).await {
         Ok(outcome) => outcome,
-        Err(RunError::Panicked(message)) => {
-            state.metrics.panicked();
-            return Err(ApiError::Panicked(message));
+        Err(e) => {
+            if let RunError::Panicked(_) = e {
+                state.metrics.panicked();
+            }
+            return Err(e.into());
         }
-        Err(RunError::Register(e)) => return Err(e.into()),
     };
     state.scored(&outcome);
     Ok(ScoreResponse::new(comment.id, outcome))

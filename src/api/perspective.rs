@@ -145,10 +145,7 @@ impl From<ApiError> for PerspectiveError {
 
 impl From<RunError> for PerspectiveError {
     fn from(e: RunError) -> Self {
-        match e {
-            RunError::Register(e) => ApiError::from(e).into(),
-            RunError::Panicked(message) => ApiError::Panicked(message).into(),
-        }
+        ApiError::from(e).into()
     }
 }
 
@@ -413,7 +410,7 @@ async fn analyze(State(state): State<AppState>, bytes: Result<Bytes, BytesReject
         let id = request.client_token.clone().unwrap_or_else(generated_id);
         let comment = comment_of(id, text, request.context.as_ref(), request.community_id)?;
         let outcome = if request.do_not_store {
-            state.pipeline.decide_unstored(&comment)
+            state.pipeline.run_unstored(&comment).await
         } else {
             state.pipeline.run(&comment, Some(&state.register)).await
         };
@@ -557,7 +554,7 @@ async fn suggest_score(
             request.community_id,
         )?;
         // The case of this comment: the one recorded when it was analysed, or a new one.
-        let outcome = state.pipeline.decide_unstored(&comment)?;
+        let outcome = state.pipeline.run_unstored(&comment).await?;
         let case = state
             .register
             .record(&outcome.case(&comment))

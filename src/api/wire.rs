@@ -282,8 +282,23 @@ pub struct ScoreResponse {
     /// The incident the comment is a report of: many authors reporting one problem.
     pub incident_id: Option<i64>,
     pub policy: PolicyRef,
+    /// Every model that decided: the fast path's version, then `+` and the transformer's when
+    /// it scored the comment.
     pub model_version: String,
+    /// Null, or how the transformer took part where the policy's cascade sent the comment to
+    /// it (a server started with a transformer model).
+    pub transformer: Option<TransformerOut>,
     pub took_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TransformerOut {
+    /// The model's name and the start of its checksum.
+    pub model: String,
+    /// `scored`; `busy` (its queue was full) or `failed`: then the fast path answered.
+    pub status: crate::pipeline::ModelStatus,
+    /// The text was longer than the model reads: it read the start.
+    pub truncated: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -438,6 +453,11 @@ impl ScoreResponse {
                 name: o.policy_name,
                 version: o.policy_version,
             },
+            transformer: o.transformer.map(|t| TransformerOut {
+                model: t.model,
+                status: t.status,
+                truncated: t.truncated,
+            }),
             model_version: o.model_version,
             took_ms: (o.took.as_secs_f64() * 1e6).round() / 1e3,
         }

@@ -7,6 +7,7 @@
 //! customer and moved to private messages, and an attack on a named employee goes to a supervisor.
 //! Reply-time targets live in [`reply`].
 
+pub mod cascade;
 pub mod notify;
 pub mod replay;
 pub mod reply;
@@ -61,6 +62,9 @@ pub struct Policy {
     /// What makes an incident: how many authors report one problem within how long.
     #[serde(default = "shipped_incidents")]
     pub incidents: crate::incidents::Rules,
+    /// When a comment goes on to the transformer model, where the server has one.
+    #[serde(default)]
+    pub cascade: cascade::Cascade,
 }
 
 /// Where a comment that carries an intent goes.
@@ -246,6 +250,7 @@ impl Policy {
             errors.push("priority.high: must not be above priority.urgent".to_string());
         }
         errors.extend(self.reply.problems());
+        errors.extend(self.cascade.problems());
         errors.extend(self.unknown_routes());
         errors.extend(notify::problems(&self.webhooks, &self.teams));
         errors.extend(self.incidents.problems());

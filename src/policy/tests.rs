@@ -567,3 +567,17 @@ fn shape_errors_name_the_field() {
         assert!(err.starts_with(want), "{to}: {err}");
     }
 }
+
+#[test]
+fn the_shipped_cascade_is_the_one_a_policy_without_the_table_gets() {
+    let shipped = Policies::shipped().expect("shipped policy");
+    assert_eq!(shipped.default.cascade, cascade::Cascade::default());
+    let channel = Policies::from_toml(&format!(
+        "{}\n[channels.chat.cascade]\nwhen = \"always\"\n",
+        include_str!("default.toml")
+    ))
+    .expect("policy with a channel");
+    let chat = channel.for_channel(Some("chat"));
+    assert_eq!(chat.cascade.when, cascade::When::Always);
+    assert_eq!(chat.cascade.band, [0.3, 0.7], "the rest is inherited");
+}

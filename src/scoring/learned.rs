@@ -22,7 +22,7 @@ use crate::features::{self, Featurizer};
 use crate::normalize::NormalizedText;
 use crate::scoring::linear::{LanguageModel, Linear, Prediction, Target};
 use crate::scoring::rules::RuleScorer;
-use crate::scoring::{Assessment, Scorer, Sentiment, SentimentLabel};
+use crate::scoring::{Assessment, Scorer, Sentiment};
 use crate::signals::Signals;
 
 pub const MANIFEST: &str = "manifest.json";
@@ -244,7 +244,7 @@ impl Scorer for LearnedScorer {
         for (target, prediction) in model.predict(&hashes, &dense) {
             let p = match prediction {
                 Prediction::Classes(p) => {
-                    assessment.sentiment = sentiment(p);
+                    assessment.sentiment = Sentiment::of(p);
                     continue;
                 }
                 Prediction::Probability(p) => p,
@@ -273,19 +273,6 @@ impl Scorer for LearnedScorer {
     }
 }
 
-/// The most likely class; the score is P(positive) - P(negative).
-fn sentiment(p: [f32; 3]) -> Sentiment {
-    let label = match (0..3).fold(0, |best, i| if p[i] > p[best] { i } else { best }) {
-        0 => SentimentLabel::Negative,
-        1 => SentimentLabel::Neutral,
-        _ => SentimentLabel::Positive,
-    };
-    Sentiment {
-        label,
-        score: p[2] - p[0],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +283,9 @@ mod tests {
         for entry in std::fs::read_dir(&shipped).expect("models folder") {
             let path = entry.expect("entry").path();
             let name = path.file_name().expect("file name");
+            if path.is_dir() {
+                continue; // the transformer's folder: not the linear models'
+            }
             std::fs::copy(&path, dir.path().join(name)).expect("copy");
         }
         dir

@@ -4,6 +4,7 @@
 //! [`rules::RuleScorer`] combines signals through hand-set logistic weights;
 //! [`learned::LearnedScorer`], the shipped scorer, puts linear models trained with linfa on top.
 
+pub mod card;
 pub mod learned;
 pub mod linear;
 pub mod rules;
@@ -47,19 +48,8 @@ impl Scores {
 
     /// A score by its name in the contract; `None` for an unknown name.
     pub fn get(&self, name: &str) -> Option<f32> {
-        Some(match name {
-            "toxicity" => self.toxicity,
-            "severe_toxicity" => self.severe_toxicity,
-            "insult" => self.insult,
-            "threat" => self.threat,
-            "identity_attack" => self.identity_attack,
-            "profanity" => self.profanity,
-            "spam" => self.spam,
-            "urgency" => self.urgency,
-            "troll" => self.troll,
-            "fake_account" => self.fake_account,
-            _ => return None,
-        })
+        let mut scores = *self;
+        scores.get_mut(name).map(|score| *score)
     }
 }
 
@@ -78,9 +68,27 @@ pub struct Sentiment {
     pub score: f32,
 }
 
+impl Sentiment {
+    /// From the probabilities of negative, neutral and positive: the most likely class, and
+    /// P(positive) - P(negative).
+    pub fn of(p: [f32; 3]) -> Self {
+        let label = match (0..3).fold(0, |best, i| if p[i] > p[best] { i } else { best }) {
+            0 => SentimentLabel::Negative,
+            1 => SentimentLabel::Neutral,
+            _ => SentimentLabel::Positive,
+        };
+        Self {
+            label,
+            score: p[2] - p[0],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Assessment {
     pub scores: Scores,
+    /// The rule scores alone: what the lexicons and signals show, which no model lowers.
+    pub floor: Scores,
     pub sentiment: Sentiment,
     /// The probability of each intent: the cues' for the rule scorer, a learned head's where
     /// the language has one.

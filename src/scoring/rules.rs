@@ -177,20 +177,22 @@ impl Scorer for RuleScorer {
             x if x >= SENTIMENT_LABEL => SentimentLabel::Positive,
             _ => SentimentLabel::Neutral,
         };
+        let scores = Scores {
+            toxicity,
+            severe_toxicity,
+            insult,
+            threat,
+            identity_attack,
+            profanity,
+            spam,
+            urgency,
+            troll,
+            fake_account,
+        };
         Assessment {
             intents: IntentScores::from_cues(&s.intents, s.style.questions > 0),
-            scores: Scores {
-                toxicity,
-                severe_toxicity,
-                insult,
-                threat,
-                identity_attack,
-                profanity,
-                spam,
-                urgency,
-                troll,
-                fake_account,
-            },
+            scores,
+            floor: scores,
             sentiment: Sentiment { label, score },
         }
     }

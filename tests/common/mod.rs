@@ -32,6 +32,12 @@ pub fn pipeline_config() -> PipelineConfig {
         policy: None,
         repetition_window_hours: 24,
         repetition_authors: 1000,
+        transformer: None,
+        transformer_workers: 1,
+        transformer_threads: 2,
+        transformer_batch: 32,
+        transformer_wait_ms: 2,
+        transformer_queue: 256,
     }
 }
 
@@ -51,6 +57,20 @@ pub async fn spawn_app_limited(
     limits: Limits,
     adjust: impl FnOnce(&mut seula::api::AppState),
 ) -> TestApp {
+    spawn_app_config(keys, limits, pipeline_config(), adjust).await
+}
+
+/// The app in open local mode with this pipeline configuration.
+pub async fn spawn_app_pipeline(pipeline: PipelineConfig) -> TestApp {
+    spawn_app_config(None, Limits::default(), pipeline, |_| {}).await
+}
+
+async fn spawn_app_config(
+    keys: Option<&str>,
+    limits: Limits,
+    pipeline: PipelineConfig,
+    adjust: impl FnOnce(&mut seula::api::AppState),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = format!("sqlite://{}", dir.path().join("seula.db").display());
     let config = ServeConfig {
@@ -58,7 +78,7 @@ pub async fn spawn_app_limited(
         register: RegisterConfig {
             database_url: database_url.clone(),
         },
-        pipeline: pipeline_config(),
+        pipeline,
         limits,
         retention: None,
         access: AccessConfig {
