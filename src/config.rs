@@ -477,15 +477,16 @@ pub struct PipelineConfig {
     #[arg(long, env = "SEULA_TRANSFORMER")]
     pub transformer: Option<PathBuf>,
     /// Worker threads running the transformer, each with its own session.
-    #[arg(long, env = "SEULA_TRANSFORMER_WORKERS", default_value_t = 1)]
+    #[arg(long, env = "SEULA_TRANSFORMER_WORKERS", default_value_t = 2)]
     pub transformer_workers: usize,
     /// ONNX Runtime's threads per transformer worker.
-    #[arg(long, env = "SEULA_TRANSFORMER_THREADS", default_value_t = 2)]
+    #[arg(long, env = "SEULA_TRANSFORMER_THREADS", default_value_t = 1)]
     pub transformer_threads: usize,
     /// Comments the transformer scores in one run, at most.
     #[arg(long, env = "SEULA_TRANSFORMER_BATCH", default_value_t = 32)]
     pub transformer_batch: usize,
-    /// How long a batch waits to fill after its first comment, in milliseconds.
+    /// How long a batch short of one run of the model (the card's `rows_per_run`) waits for
+    /// more comments after its first, in milliseconds.
     #[arg(long, env = "SEULA_TRANSFORMER_WAIT_MS", default_value_t = 2)]
     pub transformer_wait_ms: u64,
     /// Comments waiting for the transformer, at most; more are busy (the policy's

@@ -214,7 +214,7 @@ pub async fn evaluate(pipeline: &Pipeline, path: &Path) -> anyhow::Result<Report
     let started = Instant::now();
     let outcomes: Vec<_> = futures_util::stream::iter(&rows)
         .map(|(_, comment)| pipeline.run_unstored(comment))
-        .buffered(crate::pipeline::IN_FLIGHT)
+        .buffered(pipeline.in_flight())
         .collect()
         .await;
     let took = started.elapsed();

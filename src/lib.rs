@@ -257,14 +257,15 @@ pub async fn score_lines(config: &ScoreConfig) -> anyhow::Result<()> {
     };
     let mut output = open_output(config.output.as_deref()).await?;
     // Lines as bytes: a line that is not UTF-8 gets its error line like any malformed one.
-    // Up to IN_FLIGHT lines are scored at once (so the transformer's batches fill) and answered
-    // in their order; a line is answered as soon as it and those before it are done.
+    // Up to `in_flight` lines are scored at once (so the transformer's batches fill) and
+    // answered in their order; a line is answered as soon as it and those before it are done.
+    let in_flight = pipeline.in_flight();
     let mut lines = BufReader::new(input).split(b'\n');
     let mut pending = FuturesOrdered::new();
     let mut reading = true;
     while reading || !pending.is_empty() {
         tokio::select! {
-            line = lines.next_segment(), if reading && pending.len() < pipeline::IN_FLIGHT => {
+            line = lines.next_segment(), if reading && pending.len() < in_flight => {
                 match line? {
                     Some(line) => pending.push_back(score_line(&pipeline, register.as_ref(), line)),
                     None => reading = false,

@@ -142,8 +142,9 @@ impl ActivePolicies {
 }
 
 /// Comments a batch caller (`seula score`, `seula eval`) scores at once, so that the
-/// transformer's batches fill as they do under a server's concurrent requests.
-pub const IN_FLIGHT: usize = 64;
+/// transformer's batches fill as they do under a server's concurrent requests
+/// ([`Pipeline::in_flight`]).
+const IN_FLIGHT: usize = 256;
 
 pub struct Pipeline {
     lexicons: Lexicons,
@@ -185,6 +186,14 @@ impl Pipeline {
 
     pub fn transformer(&self) -> Option<&Transformer> {
         self.transformer.as_ref()
+    }
+
+    /// Comments a batch caller scores at once: no more than the transformer's queue holds, so
+    /// that none of them finds it full.
+    pub fn in_flight(&self) -> usize {
+        self.transformer
+            .as_ref()
+            .map_or(IN_FLIGHT, |t| IN_FLIGHT.min(t.capacity()).max(1))
     }
 
     /// The shipped lexicons, default policy and built-in models, default repetition memory.

@@ -7,13 +7,14 @@
 //! downloads. [`Transformer::load`] refuses a folder that does not match its card, and tells a
 //! missing runtime apart ([`LoadError::Runtime`]) so the server can go on with the fast path.
 //!
-//! Comments wait in one bounded queue; a worker takes the first, gathers more until its batch is
-//! full or the wait is over, and answers each through its own channel. A full queue is said at
+//! Comments wait in one bounded queue; a worker takes the first and those waiting behind it (for
+//! a model that reads texts together, it waits a moment for one run's worth), runs them in
+//! groups of similar length, and answers each through its own channel. A full queue is said at
 //! once ([`Busy`]), never waited out.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -26,7 +27,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
-use tokenizers::{Tokenizer, TruncationParams};
+use tokenizers::{Encoding, Tokenizer, TruncationParams};
 use tokio::sync::oneshot;
 
 use crate::scoring::card::Card;
@@ -42,7 +43,7 @@ pub struct Settings {
     pub threads: usize,
     /// Comments scored in one run of the model, at most.
     pub batch: usize,
-    /// How long a worker waits for a batch to fill after its first comment.
+    /// How long a worker waits for one run's worth of comments after its first.
     pub wait: Duration,
     /// Comments waiting, at most; one more is refused as busy.
     pub queue: usize,
@@ -81,6 +82,8 @@ pub struct Transformer {
     card: Arc<Card>,
     version: String,
     jobs: SyncSender<Job>,
+    /// Comments the queue holds.
+    capacity: usize,
     meters: Meters,
 }
 
@@ -244,8 +247,14 @@ impl Transformer {
             card,
             version,
             jobs,
+            capacity: settings.queue,
             meters,
         })
+    }
+
+    /// Comments that can wait for the model at once; one more is busy.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     pub fn card(&self) -> &Card {
@@ -328,22 +337,32 @@ impl Worker {
         }
     }
 
-    /// The next batch: the first comment to come, then those that come within the wait.
-    /// `None` once the transformer is gone.
+    /// The next batch: the first comment to come, then those already waiting. While the batch
+    /// is short of one run of the model (the card's `rows_per_run`), it waits for more until
+    /// the wait is over; a model that reads each text alone never waits. `None` once the
+    /// transformer is gone.
     fn take(&self) -> Option<Vec<Job>> {
         let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         let mut jobs = vec![queue.recv().ok()?];
         let deadline = Instant::now() + self.wait;
         while jobs.len() < self.batch {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match queue.recv_timeout(left) {
-                Ok(job) => jobs.push(job),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            let next = match jobs.len() < self.card.rows_per_run {
+                true => queue
+                    .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                    .ok(),
+                false => queue.try_recv().ok(),
+            };
+            match next {
+                Some(job) => jobs.push(job),
+                None => break,
             }
         }
         Some(jobs)
     }
 
+    /// The model's opinion of each text, in order. The texts run shortest first in groups of
+    /// the card's `rows_per_run`, each padded to its own longest, so one long comment does not
+    /// widen a whole batch.
     fn infer(&mut self, texts: &[&str]) -> Result<Vec<Opinion>, String> {
         let mut encodings = Vec::with_capacity(texts.len());
         for text in texts {
@@ -353,6 +372,20 @@ impl Worker {
                     .map_err(|e| e.to_string())?,
             );
         }
+        let mut order: Vec<usize> = (0..encodings.len()).collect();
+        order.sort_by_key(|&i| encodings[i].len());
+        let mut opinions: Vec<Option<Opinion>> = vec![None; encodings.len()];
+        for group in order.chunks(self.card.rows_per_run) {
+            let rows: Vec<&Encoding> = group.iter().map(|&i| &encodings[i]).collect();
+            for (&i, opinion) in group.iter().zip(self.run_rows(&rows)?) {
+                opinions[i] = Some(opinion);
+            }
+        }
+        Ok(opinions.into_iter().flatten().collect())
+    }
+
+    /// One run of the model over encoded texts padded to the longest.
+    fn run_rows(&mut self, encodings: &[&Encoding]) -> Result<Vec<Opinion>, String> {
         let rows = encodings.len();
         let width = encodings.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
         let mut ids = vec![i64::from(self.pad); rows * width];

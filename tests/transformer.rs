@@ -331,6 +331,41 @@ async fn comments_that_arrive_together_are_batched_and_metered() {
 }
 
 #[tokio::test]
+async fn a_text_gets_the_same_answer_alone_and_among_others() {
+    let Some(model) = model_and_runtime("a_text_gets_the_same_answer_alone") else {
+        return;
+    };
+    let tier = Transformer::load(&Settings {
+        wait: Duration::from_millis(50),
+        ..settings(&model)
+    })
+    .expect("the model loads");
+    // Texts of very different lengths, so that a run reading them together would pad and
+    // quantize them differently.
+    let texts: Vec<String> = (0..24)
+        .map(|i| {
+            format!(
+                "you people are {} and I want my money back",
+                "really ".repeat(i * 3)
+            )
+        })
+        .collect();
+    let together: Vec<_> = texts
+        .iter()
+        .map(|t| tier.submit(t.clone()).expect("queue has room"))
+        .collect();
+    let mut batched = Vec::new();
+    for answer in together {
+        batched.push(answer.await.expect("answered").expect("scored").logits);
+    }
+    for (text, batched) in texts.iter().zip(batched) {
+        let alone = tier.submit(text.clone()).expect("queue has room");
+        let alone = alone.await.expect("answered").expect("scored").logits;
+        assert_eq!(alone, batched, "{text:?} alone and in a batch");
+    }
+}
+
+#[tokio::test]
 async fn a_full_queue_answers_from_the_fast_path_or_429_as_the_policy_says() {
     let Some(model) = model_and_runtime("a_full_queue_answers_from_the_fast_path") else {
         return;

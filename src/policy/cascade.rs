@@ -46,7 +46,7 @@ impl Default for Cascade {
     fn default() -> Self {
         Self {
             when: When::Uncertain,
-            band: [0.3, 0.7],
+            band: [0.47, 0.53],
             sentiment_within: 0.0,
             languages: Vec::new(),
             when_busy: WhenBusy::Fast,

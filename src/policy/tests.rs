@@ -579,5 +579,5 @@ fn the_shipped_cascade_is_the_one_a_policy_without_the_table_gets() {
     .expect("policy with a channel");
     let chat = channel.for_channel(Some("chat"));
     assert_eq!(chat.cascade.when, cascade::When::Always);
-    assert_eq!(chat.cascade.band, [0.3, 0.7], "the rest is inherited");
+    assert_eq!(chat.cascade.band, [0.47, 0.53], "the rest is inherited");
 }

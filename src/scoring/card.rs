@@ -7,6 +7,7 @@
 //! name = "minilm-en"
 //! languages = ["en"]
 //! max_length = 128
+//! rows_per_run = 1             # texts one run reads together (default 8); see `Card`
 //!
 //! [files]                      # SHA-256 of the files beside the card
 //! model = "…"                  # model.onnx
@@ -48,6 +49,12 @@ pub struct Card {
     pub languages: Vec<Language>,
     /// Tokens the model reads, its special tokens included; a longer text is cut to it.
     pub max_length: usize,
+    /// Texts one run of the model reads together, at most, shortest with shortest so that
+    /// padding stays small. 1 for a model whose answer for a text depends on the texts run
+    /// beside it: dynamic int8 quantization scales each run by its largest activation, so
+    /// batch mates would move a text's scores.
+    #[serde(default = "eight")]
+    pub rows_per_run: usize,
     pub files: Files,
     pub outputs: Vec<Output>,
 }
@@ -78,6 +85,10 @@ pub struct Output {
 
 fn one() -> f32 {
     1.0
+}
+
+fn eight() -> usize {
+    8
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -130,6 +141,9 @@ impl Card {
         }
         if !(8..=8192).contains(&self.max_length) {
             problems.push("max_length: 8 to 8192 tokens".to_string());
+        }
+        if !(1..=256).contains(&self.rows_per_run) {
+            problems.push("rows_per_run: 1 to 256 texts".to_string());
         }
         for (field, sum) in [
             ("files.model", &self.files.model),
@@ -337,6 +351,7 @@ mod tests {
         let card = card(THREE_HEADS).expect("valid card");
         assert!(card.serves(Language::En) && !card.serves(Language::Fi));
         assert!(card.gives_sentiment());
+        assert_eq!(card.rows_per_run, 8, "the default");
         let scores: Vec<_> = card.scores().collect();
         assert_eq!(scores, ["toxicity", "threat", "insult"]);
     }
@@ -395,6 +410,12 @@ mod tests {
         assert!(nothing.contains("no label means anything"), "{nothing}");
         let shape = Card::parse("name = 1").expect_err("wrong type");
         assert!(shape.contains("invalid type"), "{shape}");
+        let rows = Card::parse(&format!(
+            "name = \"m\"\nlanguages = [\"en\"]\nmax_length = 128\nrows_per_run = 0\n\
+             [files]\nmodel = \"{SUM}\"\ntokenizer = \"{SUM}\"\n{THREE_HEADS}"
+        ))
+        .expect_err("no rows per run");
+        assert!(rows.contains("rows_per_run: 1 to 256"), "{rows}");
         let unknown = card("colour = \"red\"").expect_err("unknown field");
         assert!(unknown.contains("unknown field"), "{unknown}");
     }

@@ -22,16 +22,18 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_card(out: Path, name: str, languages, max_length: int, outputs) -> None:
+def write_card(out: Path, name: str, languages, max_length: int, int8: bool, outputs) -> None:
     """seula-model.toml beside model.onnx and tokenizer.json. `outputs`: dicts with the graph's
     output `name`, `activation`, `labels` (Seula's meanings), and optionally `temperature` and
-    `bias` (one per label)."""
+    `bias` (one per label). An int8 model runs each text alone: dynamic quantization scales a
+    run by its largest activation, so texts run together would move each other's scores."""
     lines = [
         "# A Seula model folder's card: what the model is, what each output means, its calibration.",
         "# Written by training/transformer/; the checksums tie it to the files beside it.",
         f'name = "{name}"',
         "languages = [" + ", ".join(f'"{lang}"' for lang in languages) + "]",
         f"max_length = {max_length}",
+        f"rows_per_run = {1 if int8 else 8}",
         "",
         "[files]",
         f'model = "{sha256(out / "model.onnx")}"',
@@ -121,6 +123,7 @@ def main():
         args.name,
         [lang.strip() for lang in args.languages.split(",")],
         args.max_length,
+        args.int8,
         [{"name": "logits", "activation": args.activation, "labels": [meanings[label] for label in labels]}],
     )
     print(f"wrote {args.out}: model.onnx, tokenizer.json, seula-model.toml")

@@ -350,6 +350,7 @@ def main():
         "minilm-en",
         ["en"],
         args.serve_length,
+        chosen == "int8",
         [
             {
                 "name": name,
