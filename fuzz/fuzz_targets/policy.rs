@@ -5,7 +5,9 @@
 //! reply-time targets are never due before the comment. As a lexicon (`FORMAT.md`: profanity,
 //! urgency cues, sentiment) and as a community's word lists (`Words::new`, one entry a line, the
 //! lines dealt to banned, suspect and allowed in turn): what compiles matches sample comments
-//! and the text itself with every hit's span inside the text it was found in.
+//! and the text itself with every hit's span inside the text it was found in. As a transformer
+//! model's card (`seula-model.toml`): a card that reads turns logits of any value, huge,
+//! infinite or not a number, into scores from 0 to 1 and a sentiment from -1 to 1.
 
 #![no_main]
 
@@ -15,6 +17,9 @@ use seula::domain::{Action, Priority};
 use seula::normalize::normalize;
 use seula::policy::words::Words;
 use seula::policy::{self, Decision, Policies, Policy, Source, Sources};
+use seula::scoring::card::Card;
+use seula::scoring::{Assessment, Scores, Sentiment};
+use seula::signals::intents::IntentScores;
 use seula::signals::lexicon::Lexicon;
 use seula::signals::profanity::ProfanityLexicon;
 use seula::signals::sentiment::SentimentLexicon;
@@ -48,7 +53,48 @@ fuzz_target!(|data: &[u8]| {
     }
     lexicons(text);
     words(text);
+    card(text);
 });
+
+/// Logits a model might give, sane or not.
+const LOGITS: [f32; 8] = [0.0, 2.5, -7.0, 1e30, -1e30, f32::INFINITY, f32::NAN, 88.0];
+
+fn card(text: &str) {
+    let Ok(card) = Card::parse(text) else {
+        return;
+    };
+    for shift in 0..LOGITS.len() {
+        let logits: Vec<Vec<f32>> = card
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, output)| {
+                (0..output.labels.len())
+                    .map(|j| LOGITS[(shift + 3 * i + j) % LOGITS.len()])
+                    .collect()
+            })
+            .collect();
+        let mut assessment = Assessment {
+            scores: Scores::default(),
+            floor: Scores::default(),
+            sentiment: Sentiment::of([0.2, 0.6, 0.2]),
+            intents: IntentScores::default(),
+        };
+        card.apply(&mut assessment, &logits);
+        for name in card.scores() {
+            let score = assessment.scores.get(name).expect("a score the card names");
+            assert!(
+                (0.0..=1.0).contains(&score),
+                "{name} = {score} from {logits:?} under {card:?}"
+            );
+        }
+        let sentiment = assessment.sentiment.score;
+        assert!(
+            (-1.0..=1.0).contains(&sentiment),
+            "sentiment {sentiment} from {logits:?} under {card:?}"
+        );
+    }
+}
 
 fn policies(sources: &Sources) {
     let Ok(resolved) = Policies::resolve(sources) else {

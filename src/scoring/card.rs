@@ -162,8 +162,8 @@ impl Card {
             if self.outputs[..i].iter().any(|o| o.name == output.name) {
                 problems.push(format!("{at}.name: {:?} listed twice", output.name));
             }
-            if !(output.temperature > 0.0 && output.temperature <= 100.0) {
-                problems.push(format!("{at}.temperature: above 0, at most 100"));
+            if !(0.01..=100.0).contains(&output.temperature) {
+                problems.push(format!("{at}.temperature: 0.01 to 100"));
             }
             if !output.bias.is_empty() && output.bias.len() != output.labels.len() {
                 problems.push(format!("{at}.bias: one value per label, or none"));
@@ -240,7 +240,8 @@ impl Card {
     /// in the card's order, one value per label) through its temperature and activation. The
     /// model's probability replaces the fast path's learned one, but a rule score stays the
     /// floor (a lexicon hit the response shows is never contradicted); its sentiment replaces
-    /// the fast path's.
+    /// the fast path's. An output whose logits are not one finite number per label is left
+    /// out: the fast path's scores stand.
     pub fn apply(&self, assessment: &mut Assessment, logits: &[Vec<f32>]) {
         for (output, row) in self.outputs.iter().zip(logits) {
             let bias = |i: usize| output.bias.get(i).copied().unwrap_or(0.0);
@@ -249,6 +250,9 @@ impl Card {
                 .enumerate()
                 .map(|(i, x)| x / output.temperature + bias(i))
                 .collect();
+            if scaled.len() != output.labels.len() || !scaled.iter().all(|x| x.is_finite()) {
+                continue;
+            }
             let probabilities = match output.activation {
                 Activation::Softmax => softmax(&scaled),
                 Activation::Sigmoid => scaled.iter().map(|x| 1.0 / (1.0 + (-x).exp())).collect(),
@@ -376,6 +380,22 @@ mod tests {
             &[vec![0.0, 0.0, 0.0], vec![10.0, -10.0], vec![0.0, 0.0]],
         );
         assert!((a.scores.toxicity - 0.3).abs() < 1e-6);
+    }
+
+    #[test]
+    fn logits_that_are_no_numbers_leave_the_fast_paths_scores() {
+        let card = card(THREE_HEADS).expect("valid card");
+        let mut a = assessment();
+        let before = a;
+        card.apply(
+            &mut a,
+            &[
+                vec![f32::NAN, 0.0, 0.0],
+                vec![f32::INFINITY, 0.0],
+                vec![0.0],
+            ],
+        );
+        assert_eq!(a, before);
     }
 
     #[test]
