@@ -381,7 +381,10 @@ impl Worker {
                 opinions[i] = Some(opinion);
             }
         }
-        Ok(opinions.into_iter().flatten().collect())
+        opinions
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| "the model answered fewer texts than it read".to_string())
     }
 
     /// One run of the model over encoded texts padded to the longest.
